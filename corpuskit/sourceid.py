@@ -1,0 +1,65 @@
+"""Source ids for records that do not carry one: a rule over the input file's path.
+
+Rules: ``stem`` (default: the file name without extension), ``parent`` (the folder holding
+the file), ``top`` (the first folder below the source argument), or a regular expression
+searched in the provenance path whose named group ``source`` (else group 1, else the whole
+match) is the id. A path the regex does not match falls back to the stem and is counted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from corpuskit.errors import ConfigError
+
+KEYWORDS = ("stem", "parent", "top")
+_EXTENSIONS = (".jsonl.gz", ".ndjson.gz", ".jsonl", ".ndjson", ".txt", ".csv", ".parquet")
+
+
+def stem(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    lower = name.lower()
+    for ext in _EXTENSIONS:
+        if lower.endswith(ext):
+            return name[: -len(ext)] or name
+    return name.rsplit(".", 1)[0] if "." in name.strip(".") else name
+
+
+@dataclass(frozen=True)
+class SourceIdRule:
+    rule: str = "stem"
+    _regex: re.Pattern[str] | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.rule in KEYWORDS:
+            return
+        try:
+            regex = re.compile(self.rule)
+        except re.error as exc:
+            raise ConfigError(
+                f"--source-id: {self.rule!r} is neither one of {', '.join(KEYWORDS)} nor a valid "
+                f"regular expression ({exc})"
+            ) from exc
+        object.__setattr__(self, "_regex", regex)
+
+    def derive(self, path: str) -> tuple[str, bool]:
+        """(source id, whether the rule applied); falls back to the stem."""
+        parts = path.split("/")
+        if self.rule == "stem":
+            return stem(path), True
+        if self.rule == "parent":
+            return (parts[-2], True) if len(parts) >= 2 else (stem(path), False)
+        if self.rule == "top":
+            return (parts[1], True) if len(parts) >= 3 else (stem(path), False)
+        assert self._regex is not None
+        match = self._regex.search(path)
+        if match is None:
+            return stem(path), False
+        if "source" in match.groupdict():
+            value = match.group("source")
+        elif match.re.groups >= 1:
+            value = match.group(1)
+        else:
+            value = match.group(0)
+        return (value, True) if value else (stem(path), False)

@@ -1,0 +1,66 @@
+"""Split assignment: a pure, stable, leakage-free function of the group key."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from corpuskit import split
+
+keys = st.lists(st.text(min_size=1, max_size=12), min_size=2, max_size=60, unique=True)
+
+
+def test_score_is_deterministic_and_in_unit_interval() -> None:
+    s = split.score("abc", 0)
+    assert s == split.score("abc", 0)
+    assert 0.0 <= s < 1.0
+
+
+def test_seed_changes_the_score() -> None:
+    assert split.score("abc", 0) != split.score("abc", 1)
+
+
+def test_eval_share_is_close_to_ratio_on_many_groups() -> None:
+    plan = split.assign([f"g{i}" for i in range(20_000)], 0.1, 0)
+    share = sum(1 for s in plan.split_of.values() if s == split.EVAL) / 20_000
+    assert 0.09 < share < 0.11
+
+
+@given(keys)
+def test_two_or_more_groups_never_leave_a_split_empty(group_keys: list[str]) -> None:
+    plan = split.assign(group_keys, 0.1, 0)
+    assert set(plan.split_of.values()) == {split.TRAIN, split.EVAL}
+
+
+def test_single_group_goes_to_one_split() -> None:
+    plan = split.assign(["only"], 0.1, 0)
+    assert len(plan.split_of) == 1
+
+
+@settings(max_examples=50)
+@given(keys, keys)
+def test_adding_groups_never_moves_existing_ones_on_a_large_corpus(
+    old: list[str], new: list[str]
+) -> None:
+    # On a corpus large enough that no split had to be forced, growth moves nothing.
+    base = [f"base{i}" for i in range(200)] + old
+    before = split.assign(base, 0.1, 0)
+    after = split.assign(base + [k for k in new if k not in base], 0.1, 0)
+    assert not before.forced
+    for key in base:
+        assert after.split_of[key] == before.split_of[key]
+
+
+def test_pins_override_the_hash() -> None:
+    natural = split.assign(["a", "b", "c"] + [f"x{i}" for i in range(50)], 0.1, 0)
+    flipped = {split.TRAIN: split.EVAL, split.EVAL: split.TRAIN}[natural.split_of["a"]]
+    plan = split.assign(["a", "b", "c"] + [f"x{i}" for i in range(50)], 0.1, 0,
+                        pins={"a": [flipped]})
+    assert plan.split_of["a"] == flipped
+    assert plan.pinned == 1
+
+
+def test_conflicting_pins_go_to_eval_on_a_tie_and_are_reported() -> None:
+    plan = split.assign(["a", "b"], 0.1, 0, pins={"a": [split.TRAIN, split.EVAL]})
+    assert plan.split_of["a"] == split.EVAL
+    assert plan.conflicts == ["a"]

@@ -1,0 +1,51 @@
+"""Parquet shards: Hub names, size bounds, embedded features, exact sizes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from corpuskit import schema
+from corpuskit.writer import ShardWriter, checksums, sha256_file
+
+
+def _row(i: int) -> dict:
+    return {"reason": "empty", "detail": f"row {i} " + "x" * 200, "file": "f.jsonl", "line": i,
+            "source_id": "f", "text": None}
+
+
+def test_shards_get_hub_names_with_the_total(tmp_path: Path) -> None:
+    w = ShardWriter(tmp_path, "rejects", "rejects", schema.REJECT_SCHEMA, shard_bytes=20_000)
+    for i in range(2000):
+        w.write(_row(i))
+    files = w.close()
+    assert len(files.files) > 1
+    n = len(files.files)
+    assert files.files[0] == f"rejects/rejects-00000-of-{n:05d}.parquet"
+    assert files.num_examples == 2000
+    assert not list((tmp_path / "rejects").glob(".*"))
+
+
+def test_empty_split_still_gets_one_loadable_shard(tmp_path: Path) -> None:
+    files = ShardWriter(tmp_path, "data", "eval", schema.RECORD_SCHEMA, 1 << 20).close()
+    assert files.files == ("data/eval-00000-of-00001.parquet",)
+    assert pq.read_table(tmp_path / files.files[0]).num_rows == 0
+
+
+def test_features_travel_in_the_parquet_schema(tmp_path: Path) -> None:
+    w = ShardWriter(tmp_path, "rejects", "rejects", schema.REJECT_SCHEMA, 1 << 20)
+    w.write(_row(1))
+    f = w.close()
+    meta = pq.read_schema(tmp_path / f.files[0]).metadata[b"huggingface"]
+    assert json.loads(meta)["info"]["features"]["line"] == {"dtype": "int32", "_type": "Value"}
+
+
+def test_checksums_cover_every_file(tmp_path: Path) -> None:
+    (tmp_path / "a").write_text("x")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "b").write_text("y")
+    sums = checksums(tmp_path)
+    assert list(sums) == ["a", "d/b"]
+    assert sums["a"] == sha256_file(tmp_path / "a")
