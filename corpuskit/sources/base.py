@@ -1,0 +1,175 @@
+"""What every reader shares: the config, the stats it fills, and how rejects are made.
+
+Kept apart from ``__init__`` so the format modules can import it without a cycle.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from corpuskit.errors import ConfigError, SourceError
+from corpuskit.record import Provenance, Reason, Reject
+
+#: Raw text stored in a Reject is cut to this many characters, so one 10 MB bad record
+#: cannot bloat the rejects split (the detail says when it was cut).
+MAX_REJECT_TEXT = 10_000
+
+ON_BAD_FILE = ("skip", "error")
+
+#: The meta keys RawRecord.meta may hold, in the order of the SourceConfig fields.
+META_KEYS = ("title", "url", "published", "source")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """How to read inputs: which fields hold what, size cap, and the bad-file policy.
+
+    ``on_bad_file`` decides what happens when a whole file cannot be read or parsed
+    (I/O error, broken link, corrupt Parquet or gzip, binary data in a JSONL/CSV file):
+    "skip" turns it into one Reject and goes on, "error" raises SourceError. Problems
+    with single records (a bad JSON line, a .txt file that is not text) are always
+    rejects.
+    """
+
+    text_field: str = "text"
+    title_field: str | None = "title"
+    url_field: str | None = "url"
+    published_field: str | None = "published"
+    source_field: str | None = "source"
+    max_record_bytes: int = 10_000_000
+    on_bad_file: str = "skip"
+
+    def __post_init__(self) -> None:
+        if not self.text_field:
+            raise ConfigError("--text-field must not be empty")
+        if self.max_record_bytes < 1:
+            raise ConfigError(f"max_record_bytes must be at least 1, got {self.max_record_bytes}")
+        if self.on_bad_file not in ON_BAD_FILE:
+            raise ConfigError(
+                f"--on-bad-file must be one of {', '.join(ON_BAD_FILE)}, got {self.on_bad_file!r}"
+            )
+
+    def meta_fields(self) -> list[tuple[str, str]]:
+        """(meta key, input field) for each configured metadata field."""
+        fields = (self.title_field, self.url_field, self.published_field, self.source_field)
+        return [(key, name) for key, name in zip(META_KEYS, fields, strict=True) if name]
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input file as read: provenance path, size in bytes, sha256 of its bytes."""
+
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclass
+class SourceStats:
+    """Filled while iterating; only grows by one entry per file, never per record."""
+
+    files_read: int = 0
+    files_skipped: dict[str, int] = field(default_factory=dict)
+    inputs: list[InputFile] = field(default_factory=list)
+
+    def skip(self, key: str) -> None:
+        self.files_skipped[key] = self.files_skipped.get(key, 0) + 1
+
+
+def make_reject(reason: Reason, detail: str, provenance: Provenance, text: str | None = None,
+                source_id: str | None = None) -> Reject:
+    """A Reject whose stored text is capped at MAX_REJECT_TEXT characters."""
+    if text is not None and len(text) > MAX_REJECT_TEXT:
+        detail += (f" [stored text cut to the first {MAX_REJECT_TEXT:,} of "
+                   f"{len(text):,} characters]")
+        text = text[:MAX_REJECT_TEXT]
+    return Reject(reason=reason, detail=f"{provenance}: {detail}", provenance=provenance,
+                  text=text, source_id=source_id)
+
+
+def bad_file(config: SourceConfig, reason: Reason, detail: str, provenance: Provenance,
+             text: str | None = None) -> Reject:
+    """A whole-file failure: one Reject, or SourceError when on_bad_file is "error"."""
+    if config.on_bad_file == "error":
+        raise SourceError(
+            f"{provenance}: {detail} (stopping because on_bad_file is 'error'; use "
+            "--on-bad-file skip to record such files as rejects and go on)"
+        )
+    return make_reject(reason, detail, provenance, text)
+
+
+def preview_text(data: bytes) -> str:
+    """Bytes shown in a Reject: as UTF-8 where possible, never failing."""
+    return data.decode("utf-8", errors="replace")
+
+
+def meta_value(value: Any) -> str | None:
+    """A metadata value as a string, or None when it is missing or blank.
+
+    Dates become ISO 8601 (Parquet date/timestamp columns); numbers and booleans their
+    JSON spelling; lists and objects compact JSON, so nothing is silently dropped.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", errors="replace")
+        return text if text.strip() else None
+    if isinstance(value, (bool, int, float, list, dict)):
+        try:
+            return json.dumps(value, ensure_ascii=False, default=str)
+        except ValueError:  # NaN in a strict context, circular: fall back to str
+            return str(value)
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    text = str(value)
+    return text if text.strip() else None
+
+
+def collect_meta(row: Mapping[str, Any], config: SourceConfig) -> dict[str, str]:
+    """RawRecord.meta from an input row: only configured fields present and non-empty."""
+    meta: dict[str, str] = {}
+    for key, name in config.meta_fields():
+        if name in row:
+            value = meta_value(row[name])
+            if value is not None:
+                meta[key] = value
+    return meta
+
+
+def type_name(value: Any) -> str:
+    """A user-facing type name: JSON's words for containers, Python's for scalars."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return type(value).__name__
+
+
+def missing_text_hint(config: SourceConfig, columns: list[str],
+                      sample: Mapping[str, Any] | None = None) -> str:
+    """Which fields exist and which one probably holds the text, for MISSING_TEXT details."""
+    shown = ", ".join(repr(c) for c in columns[:20]) + (", ..." if len(columns) > 20 else "")
+    guess = None
+    if sample is not None:
+        best = 0
+        for key, value in sample.items():
+            if isinstance(value, str) and len(value) > best:
+                best, guess = len(value), key
+    else:
+        for candidate in ("text", "body", "content", "article", "document", "raw_content"):
+            if candidate in columns:
+                guess = candidate
+                break
+    hint = f"; the text is probably in {guess!r}: pass --text-field {guess}" if guess else \
+        "; pass --text-field NAME to say which field holds the text"
+    return f"(fields present: {shown or 'none'}){hint}"
