@@ -154,6 +154,10 @@ class NearDupConfig:
     threshold: float = 0.6
     num_perm: int = 128
     seed: int = 1
+    # Split groups join pairs whose *estimate* is within this margin below the threshold:
+    # the estimate's spread (~0.04 at 128 permutations) would otherwise let some true
+    # J >= threshold pairs straddle the split. Over-grouping only makes the split safer.
+    split_margin: float = 0.1
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -165,6 +169,8 @@ class NearDupConfig:
             raise ConfigError(f"near-dup shingle_size must be >= 1, got {self.shingle_size!r}")
         if self.num_perm < 1:
             raise ConfigError(f"near-dup num_perm must be >= 1, got {self.num_perm!r}")
+        if not 0.0 <= self.split_margin <= 1.0:
+            raise ConfigError(f"near-dup split_margin must be in [0, 1], got {self.split_margin!r}")
         if not 0 <= self.seed < 2**64:
             raise ConfigError(f"near-dup seed must be in [0, 2**64), got {self.seed!r}")
 
@@ -179,8 +185,12 @@ class NearDupConfig:
     @property
     def min_matches(self) -> int:
         """Fewest equal slots whose estimate (matches / num_perm) reaches the threshold."""
-        m = max(0, math.ceil(self.threshold * self.num_perm) - 1)
-        while m / self.num_perm < self.threshold:
+        return self.matches_for(self.threshold)
+
+    def matches_for(self, similarity: float) -> int:
+        """Fewest equal slots whose estimate (matches / num_perm) reaches ``similarity``."""
+        m = max(0, math.ceil(similarity * self.num_perm) - 1)
+        while m / self.num_perm < similarity:
             m += 1
         return m
 
@@ -588,10 +598,13 @@ class NearDupIndex:
 
     # -- results -----------------------------------------------------------------------------
 
-    def clusters(self) -> list[list[int]]:
-        """Connected components (size >= 2) of candidate pairs with estimated J >= threshold."""
+    def clusters(self, min_similarity: float | None = None) -> list[list[int]]:
+        """Connected components (size >= 2) of candidate pairs with estimated J >= threshold
+        (or ``min_similarity``, e.g. the looser bar used to group records for the split)."""
         keys, _, cand = self._prepared()
-        edge = cand.matches >= self.config.min_matches
+        bar = self.config.min_matches if min_similarity is None else self.config.matches_for(
+            min_similarity)
+        edge = cand.matches >= bar
         labels = _components(len(keys), cand.left[edge], cand.right[edge])
         rows = np.flatnonzero(labels >= 0)  # rows in key order, so each cluster comes out sorted
         if len(rows) == 0:

@@ -12,7 +12,9 @@ def normalise(text: str) -> str:
 
 def content_hash(text: str) -> str:
     """128-bit BLAKE2b of the normalised text: the exact-duplicate key."""
-    return hashlib.blake2b(normalise(text).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return hashlib.blake2b(
+        normalise(text).encode("utf-8", "surrogatepass"), digest_size=16
+    ).hexdigest()
 
 
 def record_id(source_id: str, text_hash: str) -> str:

@@ -28,39 +28,88 @@ class Field:
 _S = datasets.Value("string")
 
 RECORD_FIELDS: tuple[Field, ...] = (
-    Field("id", _S, False, "Stable id: hash of source id + normalised text. Unique in the "
-          "artifact, independent of input order and machine."),
+    Field(
+        "id",
+        _S,
+        False,
+        "Stable id: hash of source id + normalised text. Unique in the "
+        "artifact, independent of input order and machine.",
+    ),
     Field("text", _S, False, "Cleaned article text; paragraphs separated by one blank line."),
-    Field("title", _S, True, "Title from the input metadata, or a headline line detected by "
-          "cleaning; null when there is none."),
-    Field("language", _S, False, "ISO 639-1 code from langdetect (seeded); `zh-Hans`/`zh-Hant` "
-          "for Chinese; `und` when undetermined or below the score threshold."),
-    Field("language_score", datasets.Value("float32"), False,
-          "langdetect's probability for `language` (0 when `und` because detection failed)."),
-    Field("source_id", _S, False, "Where the article came from: the input's source field, "
-          "else derived from the file path (default: the file stem)."),
+    Field(
+        "title",
+        _S,
+        True,
+        "Title from the input metadata, or a headline line detected by "
+        "cleaning; null when there is none.",
+    ),
+    Field(
+        "language",
+        _S,
+        False,
+        "ISO 639-1 code from langdetect (seeded); `zh-Hans`/`zh-Hant` "
+        "for Chinese; `und` when undetermined or below the score threshold.",
+    ),
+    Field(
+        "language_score",
+        datasets.Value("float32"),
+        False,
+        "langdetect's probability for `language` (0 when `und` because detection failed).",
+    ),
+    Field(
+        "source_id",
+        _S,
+        False,
+        "Where the article came from: the input's source field, "
+        "else derived from the file path (default: the file stem).",
+    ),
     Field("url", _S, True, "URL from the input metadata, when given."),
-    Field("published", datasets.Value("timestamp[s, tz=UTC]"), True,
-          "Publication time from the input metadata (ISO 8601), in UTC; null when absent "
-          "or not understood."),
+    Field(
+        "published",
+        datasets.Value("timestamp[s, tz=UTC]"),
+        True,
+        "Publication time from the input metadata (ISO 8601), in UTC; null when absent "
+        "or not understood.",
+    ),
     Field("num_chars", datasets.Value("int32"), False, "Characters in `text`."),
     Field("num_words", datasets.Value("int32"), False, "Whitespace-separated words in `text`."),
-    Field("content_hash", _S, False, "BLAKE2b of the normalised text (casefolded, whitespace "
-          "folded): the exact-duplicate key."),
-    Field("dup_cluster", _S, False, "Id of the near-duplicate cluster (the smallest member id); "
-          "the record's own id when it has no near-duplicate."),
-    Field("clean_flags", datasets.List(_S), False,
-          "Cleaning steps that changed this record's text, in pipeline order."),
-    Field("chars_removed", datasets.Value("int32"), False,
-          "Characters removed by cleaning (input length minus output length, at least 0)."),
+    Field(
+        "content_hash",
+        _S,
+        False,
+        "BLAKE2b of the normalised text (casefolded, whitespace folded): the exact-duplicate key.",
+    ),
+    Field(
+        "dup_cluster",
+        _S,
+        False,
+        "Id of the near-duplicate cluster (the smallest member id); "
+        "the record's own id when it has no near-duplicate.",
+    ),
+    Field(
+        "clean_flags",
+        datasets.List(_S),
+        False,
+        "Cleaning steps that changed this record's text, in pipeline order.",
+    ),
+    Field(
+        "chars_removed",
+        datasets.Value("int32"),
+        False,
+        "Characters removed by cleaning (input length minus output length, at least 0).",
+    ),
 )
 
 REJECT_FIELDS: tuple[Field, ...] = (
     Field("reason", _S, False, "Reason code (closed set; see the card's reject table)."),
     Field("detail", _S, False, "What exactly was wrong, and where."),
     Field("file", _S, False, "Input file, relative to the source argument."),
-    Field("line", datasets.Value("int32"), True, "1-based line (JSONL) or data row (CSV, "
-          "Parquet); null for whole-file inputs."),
+    Field(
+        "line",
+        datasets.Value("int32"),
+        True,
+        "1-based line (JSONL) or data row (CSV, Parquet); null for whole-file inputs.",
+    ),
     Field("source_id", _S, True, "Source id, when it could be determined."),
     Field("text", _S, True, "The raw text (first 10,000 characters), when there was one."),
 )
@@ -68,10 +117,19 @@ REJECT_FIELDS: tuple[Field, ...] = (
 DUPLICATE_FIELDS: tuple[Field, ...] = (
     Field("id", _S, False, "Id the dropped record would have had."),
     Field("duplicate_of", _S, False, "Id of the kept record it duplicates."),
-    Field("kind", _S, False, "`exact` (same normalised text) or `near` (MinHash Jaccard over "
-          "word shingles at or above the threshold)."),
-    Field("similarity", datasets.Value("float32"), False,
-          "1.0 for exact duplicates; estimated Jaccard to the kept record for near ones."),
+    Field(
+        "kind",
+        _S,
+        False,
+        "`exact` (same normalised text) or `near` (MinHash Jaccard over "
+        "word shingles at or above the threshold).",
+    ),
+    Field(
+        "similarity",
+        datasets.Value("float32"),
+        False,
+        "1.0 for exact duplicates; estimated Jaccard to the kept record for near ones.",
+    ),
     Field("file", _S, False, "Input file of the dropped record."),
     Field("line", datasets.Value("int32"), True, "Line/row of the dropped record."),
     Field("source_id", _S, False, "Source id of the dropped record."),

@@ -80,7 +80,8 @@ class Spill:
             with pa.OSFile(str(path), "rb") as source:
                 table = pa.ipc.open_stream(source).read_all()
             order = pc.sort_indices(
-                table, sort_keys=[("id", "ascending"), ("_file", "ascending"), ("_line", "ascending")]
+                table,
+                sort_keys=[("id", "ascending"), ("_file", "ascending"), ("_line", "ascending")],
             )
             yield table.take(order)
             del table

@@ -25,6 +25,11 @@ EVAL = "eval"
 SPLITS = (TRAIN, EVAL)
 
 
+def split_of_score(value: float, eval_ratio: float) -> str:
+    """The split a score falls into, before any correction."""
+    return EVAL if value < eval_ratio else TRAIN
+
+
 def score(group_key: str, seed: int) -> float:
     """A uniform number in [0, 1) fixed by the group key and the seed."""
     digest = hashlib.blake2b(f"{seed}\x00{group_key}".encode(), digest_size=8).digest()
@@ -53,6 +58,7 @@ def assign(
     eval_ratio: float,
     seed: int,
     pins: Mapping[str, Iterable[str]] | None = None,
+    strata: Mapping[str, str] | None = None,
 ) -> SplitPlan:
     """Assign each group a split.
 
@@ -61,6 +67,12 @@ def assign(
     merged clusters that were published apart) make a conflict: the group goes where most of
     its pinned members were (eval on a tie, so no eval record becomes training data) and the
     conflict is reported.
+
+    ``strata`` (e.g. each group's language) asks that every stratum with at least
+    ``1 / eval_ratio`` groups has at least ``round(eval_ratio * n)`` of them in eval: when the
+    hash gave fewer, the free train groups with the lowest scores move over (reported as
+    forced). This trades a little stability — a growing stratum may need fewer forced
+    groups later — for evaluation coverage of small languages; ``--previous`` pins restore it.
     """
     pins = pins or {}
     plan = SplitPlan(split_of={})
@@ -75,9 +87,27 @@ def assign(
             continue
         s = score(key, seed)
         scores[key] = s
-        plan.split_of[key] = EVAL if s < eval_ratio else TRAIN
+        plan.split_of[key] = split_of_score(s, eval_ratio)
+    if strata:
+        _stratify(plan, scores, strata, eval_ratio)
     _ensure_both_splits(plan, scores)
     return plan
+
+
+def _stratify(plan: SplitPlan, scores: Mapping[str, float], strata: Mapping[str, str],
+              eval_ratio: float) -> None:
+    members: dict[str, list[str]] = {}
+    for key in plan.split_of:
+        members.setdefault(strata.get(key, ""), []).append(key)
+    for keys in members.values():
+        if len(keys) * eval_ratio < 1:
+            continue
+        target = round(eval_ratio * len(keys))
+        have = sum(1 for k in keys if plan.split_of[k] == EVAL)
+        free = sorted((scores[k], k) for k in keys if k in scores and plan.split_of[k] == TRAIN)
+        for _, key in free[: max(0, target - have)]:
+            plan.split_of[key] = EVAL
+            plan.forced.append(key)
 
 
 def _ensure_both_splits(plan: SplitPlan, scores: Mapping[str, float]) -> None:

@@ -32,9 +32,7 @@ def check_raw(text: str, config: ValidationConfig) -> tuple[Reason, str] | None:
     if not stripped:
         return Reason.EMPTY, "the text is empty or whitespace only"
     if len(text) > config.max_chars:
-        return Reason.TOO_LONG, (
-            f"{len(text):,} characters > --max-chars {config.max_chars:,}"
-        )
+        return Reason.TOO_LONG, (f"{len(text):,} characters > --max-chars {config.max_chars:,}")
     controls = len(_CONTROL_RE.findall(stripped[:100_000]))
     if controls > MAX_CONTROL_FRACTION * min(len(stripped), 100_000):
         return Reason.NOT_TEXT, (

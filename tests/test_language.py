@@ -41,7 +41,9 @@ def test_text_without_features_is_undetermined_with_score_zero() -> None:
 
 def test_chinese_codes_map_to_bcp47_scripts() -> None:
     assert language.tag([("zh-cn", 0.99), ("zh-tw", 0.99)], 0.5) == [
-        ("zh-Hans", 0.99), ("zh-Hant", 0.99)]
+        ("zh-Hans", 0.99),
+        ("zh-Hant", 0.99),
+    ]
 
 
 def test_low_probability_is_undetermined_but_keeps_its_score() -> None:
@@ -59,4 +61,5 @@ def test_engines_agree_on_the_shared_sentences() -> None:
     texts = [json.loads(line)["text"] for line in path.read_bytes().split(b"\n") if line.strip()]
     texts = texts[::10]  # the reference engine is slow; every 10th sentence of each language
     assert language.LangdetectRs(0).detect_batch(texts) == language.LangdetectReference(
-        0).detect_batch(texts)
+        0
+    ).detect_batch(texts)

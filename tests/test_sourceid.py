@@ -8,8 +8,12 @@ from corpuskit.sourceid import SourceIdRule, stem
 
 @pytest.mark.parametrize(
     ("path", "expected"),
-    [("seeds/000_abc.txt", "000_abc"), ("feed.jsonl.gz", "feed"), ("a/b.parquet", "b"),
-     ("noext", "noext")],
+    [
+        ("seeds/000_abc.txt", "000_abc"),
+        ("feed.jsonl.gz", "feed"),
+        ("a/b.parquet", "b"),
+        ("noext", "noext"),
+    ],
 )
 def test_stem_strips_known_extensions(path: str, expected: str) -> None:
     assert stem(path) == expected

@@ -54,8 +54,9 @@ def test_adding_groups_never_moves_existing_ones_on_a_large_corpus(
 def test_pins_override_the_hash() -> None:
     natural = split.assign(["a", "b", "c"] + [f"x{i}" for i in range(50)], 0.1, 0)
     flipped = {split.TRAIN: split.EVAL, split.EVAL: split.TRAIN}[natural.split_of["a"]]
-    plan = split.assign(["a", "b", "c"] + [f"x{i}" for i in range(50)], 0.1, 0,
-                        pins={"a": [flipped]})
+    plan = split.assign(
+        ["a", "b", "c"] + [f"x{i}" for i in range(50)], 0.1, 0, pins={"a": [flipped]}
+    )
     assert plan.split_of["a"] == flipped
     assert plan.pinned == 1
 
@@ -64,3 +65,18 @@ def test_conflicting_pins_go_to_eval_on_a_tie_and_are_reported() -> None:
     plan = split.assign(["a", "b"], 0.1, 0, pins={"a": [split.TRAIN, split.EVAL]})
     assert plan.split_of["a"] == split.EVAL
     assert plan.conflicts == ["a"]
+
+
+def test_stratify_gives_each_large_enough_stratum_its_eval_share() -> None:
+    keys = [f"k{i}" for i in range(200)]
+    strata = {k: ("small" if i < 20 else "big") for i, k in enumerate(keys)}
+    plan = split.assign(keys, 0.1, 0, strata=strata)
+    small_eval = sum(1 for k in keys[:20] if plan.split_of[k] == split.EVAL)
+    assert small_eval >= 2
+
+
+def test_stratify_leaves_tiny_strata_alone() -> None:
+    keys = [f"k{i}" for i in range(100)] + ["lonely"]
+    strata = {k: "x" for k in keys[:100]} | {"lonely": "y"}
+    plan = split.assign(keys, 0.1, 0, strata=strata)
+    assert plan.split_of["lonely"] == split.split_of_score(split.score("lonely", 0), 0.1)

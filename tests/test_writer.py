@@ -12,8 +12,14 @@ from corpuskit.writer import ShardWriter, checksums, sha256_file
 
 
 def _row(i: int) -> dict:
-    return {"reason": "empty", "detail": f"row {i} " + "x" * 200, "file": "f.jsonl", "line": i,
-            "source_id": "f", "text": None}
+    return {
+        "reason": "empty",
+        "detail": f"row {i} " + "x" * 200,
+        "file": "f.jsonl",
+        "line": i,
+        "source_id": "f",
+        "text": None,
+    }
 
 
 def test_shards_get_hub_names_with_the_total(tmp_path: Path) -> None:
@@ -28,10 +34,11 @@ def test_shards_get_hub_names_with_the_total(tmp_path: Path) -> None:
     assert not list((tmp_path / "rejects").glob(".*"))
 
 
-def test_empty_split_still_gets_one_loadable_shard(tmp_path: Path) -> None:
+def test_empty_split_writes_no_file(tmp_path: Path) -> None:
     files = ShardWriter(tmp_path, "data", "eval", schema.RECORD_SCHEMA, 1 << 20).close()
-    assert files.files == ("data/eval-00000-of-00001.parquet",)
-    assert pq.read_table(tmp_path / files.files[0]).num_rows == 0
+    assert files.files == ()
+    assert files.num_examples == 0
+    assert not list((tmp_path / "data").iterdir())
 
 
 def test_features_travel_in_the_parquet_schema(tmp_path: Path) -> None:

@@ -1,0 +1,391 @@
+"""The `corpuskit` command: parse options, call the library, print the outcome.
+
+No work happens here. Errors from the library (``CorpuskitError``) become one line on
+stderr and a non-zero exit; so does anything unexpected, with a hint on how to get the
+traceback. Ctrl-C and SIGTERM leave the previous artifact untouched and exit 130.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from corpuskit import EXAMPLE_CORPUS, __version__
+from corpuskit.errors import BuildInterrupted, CorpuskitError
+
+EPILOG_MAIN = """\b
+Examples:
+  corpuskit build articles/ --out dist/news
+  corpuskit build feed.jsonl.gz more/ --name news --languages en,de --jobs 4
+  corpuskit build --example --out dist/example-news
+  python -c "import datasets; print(datasets.load_dataset('dist/news'))"
+"""
+
+EPILOG_BUILD = """\b
+Examples:
+  # a folder of .txt files (recursive), one article per file
+  corpuskit build ../shared/seeds --out dist/peace-talks
+  # JSONL with the article in 'body' and the site in 'site'; English and Ukrainian only
+  corpuskit build dump.jsonl --text-field body --source-field site --languages en,uk
+  # source id = the folder holding each file; whole sources go to one split
+  corpuskit build corpus/ --source-id parent --group-by source_id
+  # rebuild, keeping every article of an earlier artifact in its published split
+  corpuskit build corpus/ --out dist/news-v2 --previous dist/news
+\b
+Source ids: --source-id stem (file name, default) | parent (folder of the file) |
+top (first folder below SOURCE) | a regex over 'SOURCE-NAME/relative/path' whose
+group 'source' (or group 1) is the id. A 'source' field in the input wins.
+"""
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"Error: {_one_line(message)}", err=True)
+    sys.exit(code)
+
+
+def _raise_interrupt(signum: int, _frame: Any) -> None:
+    raise BuildInterrupted(f"interrupted by {signal.Signals(signum).name}")
+
+
+class Main(click.Group):
+    """Turns every failure into one line and an exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            return super().invoke(ctx)
+        except (KeyboardInterrupt, BuildInterrupted):
+            _fail(
+                "build interrupted; the previous artifact (if any) is untouched and the "
+                "temporary folder was removed",
+                130,
+            )
+        except CorpuskitError as exc:
+            _fail(str(exc), exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get("CORPUSKIT_DEBUG"):
+                raise
+            _fail(
+                f"unexpected {type(exc).__name__}: {exc} (this is a bug in corpuskit; "
+                "run with CORPUSKIT_DEBUG=1 to see the traceback and report it)",
+                1,
+            )
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+
+@click.group(cls=Main, epilog=EPILOG_MAIN, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="corpuskit")
+def main() -> None:
+    """Turn raw articles into a clean, documented Hugging Face dataset.
+
+    Articles (.txt folders, JSONL, CSV, Parquet) are validated, cleaned, tagged by
+    language and source, de-duplicated, split into train and eval without leakage,
+    and written as Parquet shards with a dataset card that `datasets.load_dataset`
+    reads as-is.
+    """
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+@main.command(epilog=EPILOG_BUILD)
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--out", "-o", type=click.Path(path_type=Path), help="Artifact folder. Default: dist/NAME."
+)
+@click.option("--name", help="Dataset name (card title, load id). Default: the --out folder name.")
+@click.option("--example", is_flag=True, help="Build the example corpus bundled with corpuskit.")
+@click.option("--force", "-f", is_flag=True, help="Replace a non-empty --out folder.")
+@click.option(
+    "--eval-ratio",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="Share of groups that go to the eval split.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed for the split and for language detection.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Worker processes for the map stage (0 = all cores). Never changes the output.",
+)
+@click.option(
+    "--min-chars",
+    type=int,
+    default=200,
+    show_default=True,
+    help="Reject articles shorter than this (before and after cleaning).",
+)
+@click.option(
+    "--max-chars",
+    type=int,
+    default=1_000_000,
+    show_default=True,
+    help="Reject articles longer than this.",
+)
+@click.option(
+    "--languages", help="Keep only these languages, e.g. en,uk (others: reason 'language')."
+)
+@click.option(
+    "--language-threshold",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Below this langdetect probability the language is 'und'.",
+)
+@click.option(
+    "--source-id",
+    "source_id",
+    default="stem",
+    show_default=True,
+    help="How to derive a source id from the file path (see below).",
+)
+@click.option(
+    "--text-field",
+    default="text",
+    show_default=True,
+    help="JSONL/CSV/Parquet field holding the article text.",
+)
+@click.option("--title-field", default="title", show_default=True)
+@click.option("--url-field", default="url", show_default=True)
+@click.option("--published-field", default="published", show_default=True)
+@click.option(
+    "--source-field",
+    default="source",
+    show_default=True,
+    help="Field holding a source id; wins over --source-id.",
+)
+@click.option(
+    "--on-bad-file",
+    type=click.Choice(["skip", "error"]),
+    default="skip",
+    show_default=True,
+    help="A file that cannot be read at all: reject it, or stop.",
+)
+@click.option("--no-clean", is_flag=True, help="Skip cleaning entirely.")
+@click.option("--clean-steps", help="Comma-separated cleaning steps to run (default: all).")
+@click.option(
+    "--boilerplate-rules",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra furniture rule file (TOML, like the packaged one). Repeatable.",
+)
+@click.option(
+    "--near-dups",
+    type=click.Choice(["drop", "keep"]),
+    default="drop",
+    show_default=True,
+    help="Drop all but one article per near-duplicate cluster, or keep all.",
+)
+@click.option(
+    "--near-threshold",
+    type=float,
+    default=0.6,
+    show_default=True,
+    help="Jaccard similarity (5-word shingles) at which articles are near-duplicates.",
+)
+@click.option("--no-near-dups", is_flag=True, help="Only remove exact duplicates.")
+@click.option(
+    "--group-by",
+    type=click.Choice(["source_id", "url", "title", "language"]),
+    help="Keep all articles with the same value in one split.",
+)
+@click.option(
+    "--stratify",
+    type=click.Choice(["language"]),
+    help="Give each language with enough groups its share of eval.",
+)
+@click.option(
+    "--previous",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="An earlier artifact whose articles keep their split.",
+)
+@click.option(
+    "--license",
+    "license_",
+    default="other",
+    show_default=True,
+    help="License id for the card (e.g. cc-by-4.0).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path),
+    help="Also write the build report as JSON here.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+def build(
+    sources: Sequence[Path],
+    out: Path | None,
+    name: str | None,
+    example: bool,
+    force: bool,
+    eval_ratio: float,
+    seed: int,
+    jobs: int,
+    min_chars: int,
+    max_chars: int,
+    languages: str | None,
+    language_threshold: float,
+    source_id: str,
+    text_field: str,
+    title_field: str,
+    url_field: str,
+    published_field: str,
+    source_field: str,
+    on_bad_file: str,
+    no_clean: bool,
+    clean_steps: str | None,
+    boilerplate_rules: Sequence[Path],
+    near_dups: str,
+    near_threshold: float,
+    no_near_dups: bool,
+    group_by: str | None,
+    stratify: str | None,
+    previous: Path | None,
+    license_: str,
+    report_path: Path | None,
+    quiet: bool,
+) -> None:
+    """Build a dataset artifact from SOURCE folders/files.
+
+    SOURCE may be a folder (searched recursively for .txt, .jsonl[.gz], .csv,
+    .parquet; other files are skipped and counted) or a single file.
+    """
+    from dataclasses import replace
+
+    from corpuskit import pipeline
+    from corpuskit.clean import CLEAN_STEPS, CleanConfig
+    from corpuskit.config import BuildConfig, parse_languages
+    from corpuskit.dedup import NearDupConfig
+    from corpuskit.sources import SourceConfig
+
+    if example:
+        sources = (*sources, Path(EXAMPLE_CORPUS))
+        if source_id == "stem":
+            source_id = "parent"
+    if not sources:
+        raise click.UsageError("give at least one SOURCE (a folder or file), or --example")
+    if name is None:
+        name = (
+            out.name
+            if out is not None
+            else ("example-news" if example else Path(sources[0]).resolve().name.split(".")[0])
+        )
+    out = out or Path("dist") / name
+    steps = _csv(clean_steps) or CLEAN_STEPS
+    config = BuildConfig(
+        name=name,
+        eval_ratio=eval_ratio,
+        seed=seed,
+        min_chars=min_chars,
+        max_chars=max_chars,
+        languages=parse_languages(languages),
+        language_threshold=language_threshold,
+        source_id=source_id,
+        near_dups=near_dups,
+        group_by=group_by,
+        stratify_language=stratify == "language",
+        license=license_,
+        jobs=jobs if jobs > 0 else (os.cpu_count() or 1),
+        previous=str(previous) if previous else None,
+        source=SourceConfig(
+            text_field=text_field,
+            title_field=title_field or None,
+            url_field=url_field or None,
+            published_field=published_field or None,
+            source_field=source_field or None,
+            on_bad_file=on_bad_file,
+        ),
+        clean=CleanConfig(
+            enabled=not no_clean,
+            steps=tuple(steps),
+            boilerplate_rules=tuple(str(p) for p in boilerplate_rules),
+        ),
+        near_dup=replace(NearDupConfig(), enabled=not no_near_dups, threshold=near_threshold),
+    )
+    report = pipeline.build(sources, out, config, force=force)
+    if report_path is not None:
+        report_path.write_text(json.dumps(report.to_json(), indent=2, default=str) + "\n")
+    if not quiet:
+        click.echo(render_summary(report))
+
+
+def render_summary(report: Any) -> str:
+    """A few lines a person reads after a build."""
+    rejected = sum(report.rejected.values())
+    lines = [
+        f"Built {report.out}  ({report.timings.get('total', 0):.1f} s)",
+        f"  read {report.read:,} = kept {report.kept:,} + duplicates {report.duplicates:,} "
+        f"(exact {report.exact_duplicates:,}, near {report.near_duplicates:,}) "
+        f"+ rejected {rejected:,}",
+        "  splits: " + ", ".join(f"{k} {v:,}" for k, v in report.splits.items()),
+        "  languages: "
+        + (", ".join(f"{k} {v:,}" for k, v in list(report.languages.items())[:8]) or "none"),
+    ]
+    if report.rejected:
+        lines.append(
+            "  rejected: "
+            + ", ".join(
+                f"{k} {v:,}" for k, v in sorted(report.rejected.items(), key=lambda kv: -kv[1])
+            )
+        )
+    if report.files_skipped:
+        lines.append(
+            "  skipped files: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(report.files_skipped.items()))
+        )
+    if report.moved:
+        lines.append(f"  moved between splits since --previous: {len(report.moved)}")
+    lines.append(f"  load: datasets.load_dataset({str(report.out)!r})")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path, exists=True, file_okay=False))
+def verify(path: Path) -> None:
+    """Check that the artifact in PATH is intact.
+
+    Every file listed in corpuskit.json must exist with its recorded sha256 and no other
+    file may be present; the card's split sizes must match the Parquet row counts, and
+    the manifest's counts must add up. Prints "OK: N files verified" (exit 0), or one line
+    per problem (exit 1).
+
+    \b
+    Examples:
+      corpuskit verify dist/news
+      corpuskit verify dist/news || echo "rebuild or re-download dist/news"
+    """
+    from corpuskit.verify import verify as verify_artifact
+
+    result = verify_artifact(path)
+    if result.ok:
+        click.echo(f"OK: {result.files_verified} files verified")
+        return
+    for problem in result.problems:
+        click.echo(_one_line(str(problem)))
+    sys.exit(1)

@@ -1,0 +1,89 @@
+"""Shared fixtures: small corpora written into tmp_path, and offline `datasets`."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+# Tests never reach a hub: set before `datasets` is imported anywhere.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+EN_WORDS = (
+    "the council harbour minister talks agreement workers union port city river bridge "
+    "budget school hospital election mayor police court river festival museum farmers "
+    "market weather storm flood train station airport company factory energy prices "
+    "residents families children teachers doctors nurses report said announced promised "
+    "warned agreed rejected opened closed delayed approved reviewed planned expected "
+    "tuesday monday week month year morning evening local national regional new old "
+    "small large public private several many few"
+).split()
+
+FR_PARAS = [
+    "Le conseil municipal a adopté mardi soir le nouveau budget de la ville après un long "
+    "débat sur le financement des écoles et des transports publics.",
+    "Les habitants du quartier du port se sont rassemblés devant la mairie pour demander "
+    "davantage de logements sociaux et une meilleure desserte en autobus.",
+    "Selon le maire, les travaux du pont commenceront au printemps et dureront environ "
+    "deux ans, ce qui provoquera des perturbations importantes pour les automobilistes.",
+]
+DE_PARAS = [
+    "Der Stadtrat hat am Dienstagabend den neuen Haushalt beschlossen, nachdem lange über "
+    "die Finanzierung der Schulen und des öffentlichen Nahverkehrs gestritten worden war.",
+    "Die Bewohner des Hafenviertels versammelten sich vor dem Rathaus und forderten mehr "
+    "bezahlbare Wohnungen sowie bessere Busverbindungen in die Innenstadt.",
+    "Nach Angaben des Bürgermeisters beginnen die Bauarbeiten an der Brücke im Frühjahr "
+    "und werden voraussichtlich zwei Jahre dauern.",
+]
+
+
+def english_article(seed: int, paragraphs: int = 4) -> str:
+    """A deterministic, unique English article (~80 words a paragraph)."""
+    rng = random.Random(seed)
+    paras = []
+    for _ in range(paragraphs):
+        words = [rng.choice(EN_WORDS) for _ in range(rng.randint(60, 90))]
+        words[0] = words[0].capitalize()
+        paras.append(" ".join(words) + ".")
+    return "\n\n".join(paras)
+
+
+@pytest.fixture
+def write_corpus(tmp_path: Path) -> Callable[..., Path]:
+    """Write {relative path: text or bytes} under tmp_path/<name> and return the folder."""
+
+    def write(files: dict[str, str | bytes], name: str = "corpus") -> Path:
+        root = tmp_path / name
+        for rel, content in files.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        return root
+
+    return write
+
+
+@pytest.fixture
+def small_corpus(write_corpus: Callable[..., Path]) -> Path:
+    """Ten English articles, a French and a German one, an exact duplicate, an empty file,
+    a too-short file and a non-article file."""
+    files: dict[str, str | bytes] = {f"site-a/a{i}.txt": english_article(i) for i in range(6)}
+    files.update({f"site-b/b{i}.txt": english_article(100 + i) for i in range(4)})
+    files["site-c/fr.txt"] = "\n\n".join(FR_PARAS)
+    files["site-c/de.txt"] = "\n\n".join(DE_PARAS)
+    files["site-b/copy-of-a0.txt"] = english_article(0)
+    files["site-b/empty.txt"] = ""
+    files["site-b/short.txt"] = "Breaking news."
+    files["site-a/logo.png"] = b"\x89PNG\r\n\x1a\n"
+    return write_corpus(files)

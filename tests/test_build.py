@@ -1,0 +1,185 @@
+"""End to end: build an artifact, then load it the way users will."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import datasets
+import pyarrow.parquet as pq
+import pytest
+from huggingface_hub import DatasetCard
+
+from corpuskit import BuildConfig, build, schema
+from corpuskit.errors import OutputError
+from corpuskit.pipeline import NothingKept
+
+from .conftest import SHARED, english_article
+
+
+def _load(path: Path, tmp_path: Path, config: str | None = None) -> datasets.DatasetDict:
+    return datasets.load_dataset(
+        str(path), config, cache_dir=str(tmp_path / "hf-cache"), verification_mode="all_checks"
+    )
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def built(small_corpus: Path, tmp_path: Path) -> tuple[Path, object]:
+    out = tmp_path / "dist" / "news"
+    report = build([small_corpus], out, BuildConfig(name="news", min_chars=50))
+    return out, report
+
+
+def test_artifact_loads_with_all_checks(built: tuple[Path, object], tmp_path: Path) -> None:
+    out, report = built
+    ds = _load(out, tmp_path)
+    assert set(ds) == {"train", "eval"}
+    assert ds["train"].num_rows + ds["eval"].num_rows == report.kept  # type: ignore[attr-defined]
+
+
+def test_loaded_features_are_the_schema(built: tuple[Path, object], tmp_path: Path) -> None:
+    out, _ = built
+    ds = _load(out, tmp_path)
+    assert ds["train"].features == schema.features(schema.RECORD_FIELDS)
+
+
+def test_card_split_sizes_match_what_datasets_measures(
+    built: tuple[Path, object], tmp_path: Path
+) -> None:
+    out, _ = built
+    ds = _load(out, tmp_path)
+    info = DatasetCard.load(out / "README.md").data.to_dict()["dataset_info"]
+    default = next(c for c in info if c["config_name"] == "default")
+    for entry in default["splits"]:
+        assert entry["num_examples"] == ds[entry["name"]].num_rows
+        assert entry["num_bytes"] == ds[entry["name"]].info.splits[entry["name"]].num_bytes
+
+
+def test_rejects_and_duplicates_are_their_own_configs(
+    built: tuple[Path, object], tmp_path: Path
+) -> None:
+    out, _ = built
+    assert sorted(datasets.get_dataset_config_names(str(out))) == [
+        "default",
+        "duplicates",
+        "rejects",
+    ]
+    rejects = _load(out, tmp_path, "rejects")["rejects"]
+    assert sorted(rejects["reason"]) == ["empty", "too_short"]
+    dups = _load(out, tmp_path, "duplicates")["duplicates"]
+    assert dups["kind"] == ["exact"]
+    assert dups[0]["duplicate_of"] in set(_load(out, tmp_path)["train"]["id"]) | set(
+        _load(out, tmp_path)["eval"]["id"]
+    )
+
+
+def test_manifest_counts_add_up(built: tuple[Path, object]) -> None:
+    out, _ = built
+    counts = json.loads((out / "corpuskit.json").read_text())["counts"]
+    assert counts["read"] == counts["kept"] + counts["duplicates"] + sum(
+        counts["rejected"].values()
+    )
+    assert counts == {
+        "read": 15,
+        "kept": 12,
+        "duplicates": 1,
+        "rejected": {"empty": 1, "too_short": 1},
+    }
+
+
+def test_manifest_checksums_match_the_files(built: tuple[Path, object]) -> None:
+    import hashlib
+
+    out, _ = built
+    files = json.loads((out / "corpuskit.json").read_text())["files"]
+    assert "README.md" in files and "corpuskit.json" not in files
+    for rel, digest in files.items():
+        assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == digest
+
+
+def test_languages_are_tagged(built: tuple[Path, object], tmp_path: Path) -> None:
+    out, _ = built
+    ds = _load(out, tmp_path)
+    langs = set(ds["train"]["language"]) | set(ds["eval"]["language"])
+    assert {"en", "fr", "de"} <= langs
+
+
+def test_ids_are_unique(built: tuple[Path, object]) -> None:
+    out, _ = built
+    ids = [i for p in (out / "data").glob("*.parquet") for i in pq.read_table(p)["id"].to_pylist()]
+    assert len(ids) == len(set(ids))
+
+
+def test_rebuild_is_byte_identical(small_corpus: Path, tmp_path: Path) -> None:
+    cfg = BuildConfig(name="news", min_chars=50)
+    build([small_corpus], tmp_path / "a", cfg)
+    build([small_corpus], tmp_path / "b", cfg)
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+
+
+def test_jobs_do_not_change_the_artifact(small_corpus: Path, tmp_path: Path) -> None:
+    build([small_corpus], tmp_path / "a", BuildConfig(name="news", min_chars=50, jobs=1))
+    build(
+        [small_corpus], tmp_path / "b", BuildConfig(name="news", min_chars=50, jobs=2, batch_size=3)
+    )
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+
+
+def test_existing_output_is_refused_without_force(
+    built: tuple[Path, object], small_corpus: Path
+) -> None:
+    out, _ = built
+    with pytest.raises(OutputError, match="--force"):
+        build([small_corpus], out, BuildConfig(name="news"))
+
+
+def test_languages_filter_rejects_others_with_reason_language(
+    small_corpus: Path, tmp_path: Path
+) -> None:
+    report = build(
+        [small_corpus], tmp_path / "out", BuildConfig(name="news", min_chars=50, languages=("en",))
+    )
+    assert report.rejected["language"] == 2
+    assert report.balanced()
+
+
+def test_two_articles_fill_both_splits(write_corpus, tmp_path: Path) -> None:
+    src = write_corpus({"a.txt": english_article(1), "b.txt": english_article(2)})
+    report = build([src], tmp_path / "out", BuildConfig(name="two", min_chars=50))
+    assert report.splits == {"train": 1, "eval": 1}
+
+
+def test_nothing_kept_is_a_clear_error_and_writes_nothing(write_corpus, tmp_path: Path) -> None:
+    src = write_corpus({"a.txt": "", "b.txt": "tiny"})
+    out = tmp_path / "out"
+    with pytest.raises(NothingKept, match="empty 1, too_short 1"):
+        build([src], out, BuildConfig(name="none"))
+    assert not out.exists()
+
+
+def test_single_article_declares_only_the_train_split(write_corpus, tmp_path: Path) -> None:
+    src = write_corpus({"a.txt": english_article(1)})
+    out = tmp_path / "out"
+    build([src], out, BuildConfig(name="one", min_chars=50))
+    assert set(_load(out, tmp_path)) == {"train"}
+    assert datasets.get_dataset_config_names(str(out)) == ["default"]
+
+
+@pytest.mark.skipif(not (SHARED / "seeds").is_dir(), reason="../shared/seeds not present")
+def test_seeds_build_into_five_english_articles(tmp_path: Path) -> None:
+    out = tmp_path / "peace-talks"
+    report = build([SHARED / "seeds"], out, BuildConfig(name="peace-talks"))
+    ds = _load(out, tmp_path)
+    rows = list(ds["train"]) + list(ds["eval"])
+    assert len(rows) == 5
+    assert {r["language"] for r in rows} == {"en"}
+    assert len({r["source_id"] for r in rows}) == 5
+    assert report.balanced()

@@ -1,0 +1,172 @@
+"""Near-duplicates and the split, end to end: no near-copy straddles train and eval, and
+growing a corpus never moves a published article (with --previous, never at all)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from corpuskit import BuildConfig, build
+from corpuskit.dedup import NearDupConfig, exact_jaccard
+
+from .conftest import english_article
+
+
+def syndicate(text: str, seed: int) -> str:
+    """A syndicated copy: some words edited, a furniture line added, maybe the last
+    paragraph dropped — between 0.6 and 0.95 Jaccard to the original (checked by callers)."""
+    rng = random.Random(seed)
+    paras = text.split("\n\n")
+    if rng.random() < 0.5 and len(paras) > 3:
+        paras = paras[:-1]
+    words = "\n\n".join(paras).split(" ")
+    for _ in range(rng.randint(2, 6)):
+        i = rng.randrange(len(words))
+        words[i] = rng.choice(["reportedly", "officials", "Thursday", "regional", "quickly"])
+    return " ".join(words) + ("\n\nRead more »" if rng.random() < 0.5 else "")
+
+
+def syndicated_corpus(n_bases: int, seed: int, low: float = 0.6) -> dict[str, str]:
+    rng = random.Random(seed)
+    files: dict[str, str] = {}
+    for b in range(n_bases):
+        base = english_article(1000 * seed + b)
+        files[f"origin/a{b:03d}.txt"] = base
+        for v in range(rng.randint(0, 3)):
+            copy = syndicate(base, rng.randrange(10**9))
+            if low <= exact_jaccard(base, copy) <= 0.95:
+                files[f"site{v}/a{b:03d}.txt"] = copy
+    return files
+
+
+def _rows(out: Path) -> list[dict]:
+    rows = []
+    for path in sorted((out / "data").glob("*.parquet")):
+        split = path.name.split("-", 1)[0]
+        for row in pq.read_table(path, columns=["id", "text", "dup_cluster"]).to_pylist():
+            rows.append({**row, "split": split})
+    return rows
+
+
+def test_syndicated_fixtures_are_in_the_near_duplicate_range() -> None:
+    files = syndicated_corpus(10, 1)
+    copies = [k for k in files if not k.startswith("origin/")]
+    assert copies
+    for name in copies:
+        original = files["origin/" + name.split("/", 1)[1]]
+        assert 0.6 <= exact_jaccard(original, files[name]) <= 0.95
+
+
+def test_drop_policy_keeps_one_article_per_cluster(write_corpus, tmp_path: Path) -> None:
+    # Clear near-copies (J >= 0.7): at exactly the threshold, the MinHash estimate decides
+    # which copies are dropped; the split protects those anyway (see the next tests).
+    files = syndicated_corpus(30, 2, low=0.7)
+    copies = sum(1 for k in files if not k.startswith("origin/"))
+    report = build([write_corpus(files)], tmp_path / "out",
+                   BuildConfig(name="syn", min_chars=50))
+    assert report.near_duplicates == copies
+    assert report.kept == 30
+    assert report.balanced()
+
+
+def test_keep_policy_puts_whole_clusters_in_one_split(write_corpus, tmp_path: Path) -> None:
+    files = syndicated_corpus(40, 3)
+    out = tmp_path / "out"
+    build([write_corpus(files)], out,
+          BuildConfig(name="syn", min_chars=50, near_dups="keep", eval_ratio=0.4))
+    rows = _rows(out)
+    assert len(rows) == len(files)
+    split_of_cluster: dict[str, set[str]] = {}
+    for r in rows:
+        split_of_cluster.setdefault(r["dup_cluster"], set()).add(r["split"])
+    assert all(len(s) == 1 for s in split_of_cluster.values())
+    assert any(len([r for r in rows if r["dup_cluster"] == c]) > 1 for c in split_of_cluster)
+
+
+def test_no_eval_article_has_a_near_copy_in_train(write_corpus, tmp_path: Path) -> None:
+    files = syndicated_corpus(40, 4)
+    out = tmp_path / "out"
+    build([write_corpus(files)], out,
+          BuildConfig(name="syn", min_chars=50, near_dups="keep", eval_ratio=0.4))
+    rows = _rows(out)
+    train = [r["text"] for r in rows if r["split"] == "train"]
+    evals = [r["text"] for r in rows if r["split"] == "eval"]
+    assert evals and train
+    worst = max(exact_jaccard(a, b) for a, b in itertools.product(evals, train))
+    assert worst < 0.6
+
+
+def test_card_reports_the_leakage_audit(write_corpus, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build([write_corpus(syndicated_corpus(20, 5))], out,
+          BuildConfig(name="syn", min_chars=50, near_dups="keep", eval_ratio=0.4))
+    card = (out / "README.md").read_text()
+    assert "## Train/eval leakage" in card
+    assert "| eval articles with a near-copy in train | 0 |" in card
+
+
+def test_group_by_source_keeps_whole_sources_in_one_split(write_corpus, tmp_path: Path) -> None:
+    files = {f"s{i % 6}/a{i}.txt": english_article(i) for i in range(36)}
+    out = tmp_path / "out"
+    build([write_corpus(files)], out, BuildConfig(
+        name="g", min_chars=50, source_id="parent", group_by="source_id", eval_ratio=0.3))
+    splits: dict[str, set[str]] = {}
+    for path in (out / "data").glob("*.parquet"):
+        for sid in pq.read_table(path, columns=["source_id"])["source_id"].to_pylist():
+            splits.setdefault(sid, set()).add(path.name.split("-", 1)[0])
+    assert len(splits) == 6
+    assert all(len(s) == 1 for s in splits.values())
+
+
+def _split_by_id(out: Path) -> dict[str, str]:
+    return {r["id"]: r["split"] for r in _rows(out)}
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(0, 10**6), st.integers(5, 30))
+def test_growing_the_corpus_never_moves_an_article_without_a_cluster_change(
+    write_corpus, tmp_path_factory, seed: int, extra: int
+) -> None:
+    tmp = tmp_path_factory.mktemp("grow")
+    everything = syndicated_corpus(40, seed)
+    names = sorted(everything)
+    random.Random(seed).shuffle(names)
+    first = {k: everything[k] for k in names[: len(names) // 2]}
+    grown = {k: everything[k] for k in names[: len(names) // 2 + extra]}
+    # split_margin 0: split groups are exactly the dup_cluster column, so a cluster
+    # join/merge is visible in the artifact.
+    cfg = BuildConfig(name="g", min_chars=50, near_dups="keep", eval_ratio=0.3,
+                      near_dup=NearDupConfig(split_margin=0.0))
+    build([write_corpus(first, name=f"a{seed}")], tmp / "v1", cfg)
+    build([write_corpus(grown, name=f"b{seed}")], tmp / "v2", cfg)
+    after = {r["id"]: r for r in _rows(tmp / "v2")}
+    for r in _rows(tmp / "v1"):
+        now = after[r["id"]]
+        if now["split"] != r["split"]:
+            assert now["dup_cluster"] != r["dup_cluster"], "moved without a cluster change"
+
+
+@settings(max_examples=6, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(0, 10**6))
+def test_with_previous_no_published_article_ever_moves(write_corpus, tmp_path_factory,
+                                                       seed: int) -> None:
+    tmp = tmp_path_factory.mktemp("prev")
+    everything = syndicated_corpus(40, seed)
+    names = sorted(everything)
+    random.Random(seed).shuffle(names)
+    first = {k: everything[k] for k in names[: len(names) // 2]}
+    cfg = BuildConfig(name="g", min_chars=50, near_dups="keep", eval_ratio=0.3)
+    build([write_corpus(first, name=f"a{seed}")], tmp / "v1", cfg)
+    report = build([write_corpus(everything, name=f"b{seed}")], tmp / "v2",
+                   BuildConfig(name="g", min_chars=50, near_dups="keep", eval_ratio=0.3,
+                               previous=str(tmp / "v1")))
+    before, after = _split_by_id(tmp / "v1"), _split_by_id(tmp / "v2")
+    assert all(after[i] == s for i, s in before.items())
+    assert report.moved == []
