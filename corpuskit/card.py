@@ -165,7 +165,23 @@ def render(
             if config.group_by
             else "the near-duplicate cluster"
         )
-        + ". Adding articles never moves an existing article's group.\n"
+        + " (near-copies are grouped at a slightly looser similarity for the split than for "
+        "dropping, so no near-copy straddles it). A group's split depends only on its key, "
+        "so adding articles never moves an existing article unless it joins or merges "
+        "clusters; `--previous` pins published articles even then."
+        + (
+            f" Stratified by language: each language with enough groups has at least its "
+            f"share of eval ({report.split_forced:,} groups moved to eval for that)."
+            if config.stratify_language
+            else ""
+        )
+        + (
+            f" {report.split_pinned:,} groups were pinned to their split in the previous "
+            f"artifact; {len(report.moved):,} articles moved."
+            if config.previous
+            else ""
+        )
+        + "\n"
     )
     parts.append(
         "## Fields\n\n"
