@@ -177,7 +177,8 @@ def render(
         )
         + (
             f" {report.split_pinned:,} groups were pinned to their split in the previous "
-            f"artifact; {len(report.moved):,} articles moved."
+            f"artifact; no published article moved ({len(report.held):,} were held in place "
+            "although their group joined another)."
             if config.previous
             else ""
         )

@@ -359,8 +359,11 @@ def render_summary(report: Any) -> str:
             "  skipped files: "
             + ", ".join(f"{k} {v}" for k, v in sorted(report.files_skipped.items()))
         )
-    if report.moved:
-        lines.append(f"  moved between splits since --previous: {len(report.moved)}")
+    if report.held:
+        lines.append(
+            f"  held in their published split by --previous: {len(report.held)} "
+            "(their near-duplicate group joined another; listed in --report)"
+        )
     lines.append(f"  load: datasets.load_dataset({str(report.out)!r})")
     return "\n".join(lines)
 

@@ -26,7 +26,7 @@ from corpuskit.validate import ValidationConfig, check_clean, check_raw
 REJECT_TEXT_CHARS = 10_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Keys:
     """What the global stage learns about a kept record: small, never the text."""
 

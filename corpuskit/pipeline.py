@@ -83,7 +83,7 @@ class BuildReport:
     split_forced: int = 0
     split_pinned: int = 0
     split_conflicts: int = 0
-    moved: list[tuple[str, str, str]] = field(default_factory=list)
+    held: list[tuple[str, str, str]] = field(default_factory=list)
     audit: dict[str, Any] = field(default_factory=dict)
     source_rule_misses: int = 0
     published_unparsed: int = 0
@@ -263,7 +263,7 @@ def build(
             manifest["previous"] = {
                 "manifest_sha256": sha256_file(Path(config.previous) / MANIFEST),
                 "pinned_groups": report.split_pinned,
-                "moved": len(plan.moved),
+                "held": len(plan.held),
                 "conflicts": report.split_conflicts,
             }
         epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -339,7 +339,7 @@ def _fill_plan(report: BuildReport, plan: Plan) -> None:
     report.clusters = plan.clusters
     report.clustered_records = plan.clustered_records
     report.index_bytes = plan.index_bytes
-    report.moved = plan.moved
+    report.held = sorted(plan.held)
     if plan.split_plan is not None:
         report.split_forced = len(plan.split_plan.forced)
         report.split_pinned = plan.split_plan.pinned

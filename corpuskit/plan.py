@@ -10,6 +10,7 @@ groups joined by clusters) are assigned to a split.
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -44,7 +45,9 @@ class Plan:
     clusters: int = 0
     clustered_records: int = 0
     split_plan: splitting.SplitPlan | None = None
-    moved: list[tuple[str, str, str]] = field(default_factory=list)
+    # (id, pinned split, group's split): published articles that would have moved because
+    # their group joined another, held in place by --previous.
+    held: list[tuple[str, str, str]] = field(default_factory=list)
     index_bytes: int = 0
     audit: object | None = None
 
@@ -98,7 +101,17 @@ class Planner:
                     self._index.add(g, k.signature)
             # Only the fields the decisions need; the signature lives once per group.
             self._members[g].append(
-                Keys(k.seq, k.id, "", k.num_chars, k.language, k.group, k.file, k.line, None)
+                Keys(
+                    k.seq,
+                    k.id,
+                    "",
+                    k.num_chars,
+                    sys.intern(k.language),
+                    k.group,
+                    sys.intern(k.file),
+                    k.line,
+                    None,
+                )
             )
 
     def decide(self, pins: Mapping[str, str] | None = None) -> Plan:
@@ -119,7 +132,11 @@ class Planner:
         cluster_id: list[str] = [r.id for r in reps]
         for groups in clusters:
             cid = min(reps[g].id for g in groups)
-            best = min(groups, key=lambda g: (-reps[g].num_chars, reps[g].id))
+            # A published article (pinned by --previous) stays the representative, so a
+            # rebuild does not swap it for a new, longer copy.
+            best = min(
+                groups, key=lambda g: (reps[g].id not in pins, -reps[g].num_chars, reps[g].id)
+            )
             for g in groups:
                 cluster_id[g] = cid
                 if self.near_policy == "drop":
@@ -155,10 +172,13 @@ class Planner:
             split = split_plan.split_of[group_key[g]]
             for i, m in enumerate(members):
                 if g == k and i == 0:
-                    plan.split_of[m.seq] = split
-                    plan.cluster_of[m.seq] = cluster_id[g]
+                    # A published article never moves: its pin wins even over its group's
+                    # split (a conflict, when a new article bridged groups published apart;
+                    # the leakage audit then shows any pair that straddles the split).
+                    plan.split_of[m.seq] = pins.get(m.id, split)
                     if m.id in pins and pins[m.id] != split:
-                        plan.moved.append((m.id, pins[m.id], split))
+                        plan.held.append((m.id, pins[m.id], split))
+                    plan.cluster_of[m.seq] = cluster_id[g]
                 elif g == k:
                     plan.dropped[m.seq] = Dropped(reps[g].id, "exact", 1.0)
                     plan.exact_duplicates += 1

@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 NUM_BUCKETS = 256
-FLUSH_ROWS = 256
+FLUSH_ROWS = 256  # per bucket
+MAX_BUFFERED_ROWS = 4096  # over all buckets: caps memory at a few thousand texts
 
 INTERNAL_FIELDS = [
     pa.field("_seq", pa.int64(), nullable=False),
@@ -36,6 +37,7 @@ class Spill:
         self._writers: dict[int, pa.RecordBatchStreamWriter] = {}
         self._sinks: dict[int, Any] = {}
         self.rows = 0
+        self._buffered = 0
 
     @staticmethod
     def bucket_of(record_id: str) -> int:
@@ -46,13 +48,18 @@ class Spill:
         buf = self._buffers.setdefault(bucket, [])
         buf.append(row)
         self.rows += 1
+        self._buffered += 1
         if len(buf) >= FLUSH_ROWS:
             self._flush(bucket)
+        elif self._buffered >= MAX_BUFFERED_ROWS:
+            for b in sorted(self._buffers):
+                self._flush(b)
 
     def _flush(self, bucket: int) -> None:
         rows = self._buffers.pop(bucket, None)
         if not rows:
             return
+        self._buffered -= len(rows)
         writer = self._writers.get(bucket)
         if writer is None:
             sink = pa.OSFile(str(self.folder / f"bucket-{bucket:03d}.arrow"), "wb")

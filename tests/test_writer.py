@@ -56,3 +56,15 @@ def test_checksums_cover_every_file(tmp_path: Path) -> None:
     sums = checksums(tmp_path)
     assert list(sums) == ["a", "d/b"]
     assert sums["a"] == sha256_file(tmp_path / "a")
+
+
+def test_nbytes_measured_per_row_group_equals_the_whole_table(tmp_path: Path) -> None:
+    from corpuskit.writer import arrow_nbytes
+
+    w = ShardWriter(tmp_path, "rejects", "rejects", schema.REJECT_SCHEMA, shard_bytes=1 << 30)
+    for i in range(2500):
+        w.write(_row(i))
+    files = w.close()
+    path = tmp_path / files.files[0]
+    assert pq.ParquetFile(path).num_row_groups == 3
+    assert arrow_nbytes(path) == pq.read_table(path).nbytes == files.num_bytes
