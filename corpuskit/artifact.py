@@ -30,17 +30,31 @@ def _alive(pid: int) -> bool:
 
 
 def remove_stale(out: Path) -> list[Path]:
-    """Remove temporary folders that a killed build of ``out`` left behind."""
-    removed = []
-    for mark in (TMP_MARK, OLD_MARK):
-        for path in out.parent.glob(f".{out.name}{mark}*"):
+    """Remove temporary folders that a killed build of ``out`` left behind.
+
+    An "old" folder is the previous artifact moved aside for the final swap. If its build
+    was killed between the two renames, ``out`` is missing and that folder is the only
+    copy of the previous artifact, so it is put back as ``out`` instead of being removed.
+    Names are matched by prefix, not glob: ``out`` may contain ``[`` or ``*``.
+    """
+    removed: list[Path] = []
+    if not out.parent.is_dir():
+        return removed
+    for mark in (OLD_MARK, TMP_MARK):
+        prefix = f".{out.name}{mark}"
+        for path in sorted(p for p in out.parent.iterdir() if p.name.startswith(prefix)):
             try:
-                pid = int(path.name.rsplit("-", 1)[-1])
+                pid = int(path.name[len(prefix) :])
             except ValueError:
                 continue
-            if pid != os.getpid() and not _alive(pid):
-                shutil.rmtree(path, ignore_errors=True)
-                removed.append(path)
+            if pid == os.getpid() or _alive(pid):
+                continue
+            if mark == OLD_MARK and not os.path.lexists(out):
+                with contextlib.suppress(OSError):  # if it cannot go back, never delete it
+                    path.rename(out)
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
     return removed
 
 
@@ -58,12 +72,12 @@ def check_target(out: Path, force: bool) -> None:
 def staging(out: Path, force: bool) -> Iterator[Path]:
     """Yield a fresh temporary folder; on normal exit it replaces ``out``, else it vanishes."""
     out = out.absolute()
+    remove_stale(out)  # first: it may restore a previous artifact that check_target must see
     check_target(out, force)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create {out.parent}: {exc.strerror}") from exc
-    remove_stale(out)
     tmp = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
@@ -78,13 +92,15 @@ def staging(out: Path, force: bool) -> Iterator[Path]:
 
 
 def _swap(tmp: Path, out: Path) -> None:
+    """Two renames; whatever interrupts them (an OSError, Ctrl-C, SIGTERM raised between
+    them) puts the previous artifact back, so ``out`` is never left missing."""
     old = out.parent / f".{out.name}{OLD_MARK}{os.getpid()}"
-    if out.exists():
-        out.rename(old)
     try:
+        if out.exists():
+            out.rename(old)
         tmp.rename(out)
-    except OSError:
-        if old.exists():
+    except BaseException:
+        if old.exists() and not os.path.lexists(out):
             old.rename(out)
         raise
     shutil.rmtree(old, ignore_errors=True)

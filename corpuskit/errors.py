@@ -27,7 +27,13 @@ class OutputError(CorpuskitError):
     """The output folder cannot be written (exists and is not empty, permissions, ...)."""
 
 
-class BuildInterrupted(CorpuskitError):
-    """The build was stopped by SIGINT/SIGTERM; the previous artifact is untouched."""
+class BuildInterrupted(KeyboardInterrupt):
+    """The build was stopped by SIGINT/SIGTERM; the previous artifact is untouched.
+
+    A KeyboardInterrupt, not a CorpuskitError: the map stage turns any ``Exception`` raised
+    while processing one record into an ``internal_error`` reject, and a SIGTERM landing
+    there must stop the build, not become a reject. Like Ctrl-C, it passes every
+    ``except Exception``.
+    """
 
     exit_code = 130

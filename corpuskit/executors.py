@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
+import signal
+import tempfile
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import forkserver
 from typing import Any, Protocol, TypeVar
 
 from corpuskit.errors import CorpuskitError
@@ -43,14 +48,37 @@ _worker_state: dict[str, Any] = {}
 
 
 def _init_worker(factory: Callable[[], Any]) -> None:
+    # Ctrl-C reaches the whole process group. Interrupts are the parent's to handle (it
+    # stops the pool and removes the temporary folder); an idle worker hit by SIGINT
+    # would only print a KeyboardInterrupt traceback under the CLI's one-line message.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Each worker is one core; a native library fanning out to all cores inside every
     # worker would oversubscribe the machine.
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
     _worker_state["state"] = factory()
 
 
-def _run(fn: Callable[[Any, B], R], batch: B) -> R:
-    return fn(_worker_state["state"], batch)
+def _run(fn: Callable[[Any, B], R], batch: B, spool: str) -> str:
+    """Process one batch; the result goes to a file in ``spool``, only its path to the pipe.
+
+    A result sent through the pool's pipe is megabytes long. A worker killed while
+    writing it (the OOM killer strikes when memory peaks, i.e. then) leaves half a
+    message in the pipe, and the pool's manager thread blocks forever reading the rest:
+    the build hung instead of failing. A path is written in one atomic pipe write.
+    """
+    result = fn(_worker_state["state"], batch)
+    fd, path = tempfile.mkstemp(dir=spool, suffix=".pickle")
+    with os.fdopen(fd, "wb") as fh:
+        pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _collect(path: str) -> Any:
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    finally:
+        os.unlink(path)
 
 
 class PoolExecutor:
@@ -63,17 +91,23 @@ class PoolExecutor:
         self, factory: Callable[[], Any], fn: Callable[[Any, B], R], batches: Iterable[B]
     ) -> Iterator[R]:
         ctx = multiprocessing.get_context("forkserver")
-        pending: deque[Future[R]] = deque()
-        with ProcessPoolExecutor(
-            max_workers=self.jobs, mp_context=ctx, initializer=_init_worker, initargs=(factory,)
-        ) as pool:
+        _start_forkserver()
+        pending: deque[Future[str]] = deque()
+        with (
+            tempfile.TemporaryDirectory(prefix="corpuskit-pool-") as spool,
+            ProcessPoolExecutor(
+                max_workers=self.jobs, mp_context=ctx, initializer=_init_worker, initargs=(factory,)
+            ) as pool,
+        ):
+            finished = False
             try:
                 for batch in batches:
-                    pending.append(pool.submit(_run, fn, batch))
+                    pending.append(pool.submit(_run, fn, batch, spool))
                     if len(pending) >= 2 * self.jobs:
-                        yield pending.popleft().result()
+                        yield _collect(pending.popleft().result())
                 while pending:
-                    yield pending.popleft().result()
+                    yield _collect(pending.popleft().result())
+                finished = True
             except BrokenProcessPool as exc:
                 raise CorpuskitError(
                     "a worker process died while processing a batch (killed, or out of "
@@ -81,8 +115,31 @@ class PoolExecutor:
                     "or use --jobs 1 to process in one process"
                 ) from exc
             finally:
-                for future in pending:
-                    future.cancel()
+                if not finished:
+                    # Drop the batches not yet started. Not with future.cancel() here: on
+                    # Python 3.11, when the pool breaks at the same moment (a worker killed
+                    # along with us by a group SIGTERM, or dying first), the pool's manager
+                    # thread sets an exception on every pending future, dies on the
+                    # cancelled one (InvalidStateError) and the interpreter then hangs at
+                    # exit. shutdown() cancels them from that thread instead.
+                    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _start_forkserver() -> None:
+    """Start multiprocessing's fork server with SIGINT ignored, if it is not running yet.
+
+    Workers are forked from the fork server and inherit its disposition, so they ignore
+    Ctrl-C from their first instruction; the handler ``_init_worker`` sets comes too late
+    for a worker still starting up, which Ctrl-C killed with a traceback, breaking the
+    pool. A Ctrl-C during the few milliseconds of this call is ignored.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be changed from the main thread
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def make_executor(jobs: int) -> Executor:

@@ -202,7 +202,7 @@ def iter_lines(chunks: Iterator[bytes], max_bytes: int) -> Iterator[Line]:
                 if not overflow:
                     if length + len(piece) > max_bytes:
                         overflow = True
-                        preview = (b"".join(parts) + piece[:PREVIEW_BYTES])[:PREVIEW_BYTES]
+                        preview = _head([*parts, piece], PREVIEW_BYTES)
                         parts = []
                     else:
                         parts.append(piece)
@@ -229,6 +229,18 @@ def iter_lines(chunks: Iterator[bytes], max_bytes: int) -> Iterator[Line]:
         exc.lines_done = number
         exc.partial = preview if overflow else b"".join(parts)[:PREVIEW_BYTES]
         raise
+
+
+def _head(parts: list[bytes], size: int) -> bytes:
+    """The first ``size`` bytes of ``b"".join(parts)``, without joining them all: the
+    parts of a line that just crossed the cap add up to max_record_bytes, and two more
+    copies of that (join, then concatenate) tripled the memory an over-long line cost."""
+    out = bytearray()
+    for part in parts:
+        out += part[: size - len(out)]
+        if len(out) >= size:
+            break
+    return bytes(out)
 
 
 def os_error_text(exc: OSError) -> str:
