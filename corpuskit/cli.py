@@ -129,9 +129,17 @@ def _csv(value: str | None) -> tuple[str, ...]:
     "--jobs",
     "-j",
     type=int,
-    default=1,
+    default=0,
     show_default=True,
-    help="Worker processes for the map stage (0 = all cores). Never changes the output.",
+    help="Worker processes for the map stage (0 = all cores; a corpus of one batch runs "
+    "in-process). Never changes the output.",
+)
+@click.option(
+    "--batch-size",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Records per map-stage batch (the unit of work of a worker). Never changes the output.",
 )
 @click.option(
     "--min-chars",
@@ -247,6 +255,7 @@ def build(
     eval_ratio: float,
     seed: int,
     jobs: int,
+    batch_size: int,
     min_chars: int,
     max_chars: int,
     languages: str | None,
@@ -312,6 +321,7 @@ def build(
         stratify_language=stratify == "language",
         license=license_,
         jobs=jobs if jobs > 0 else (os.cpu_count() or 1),
+        batch_size=batch_size,
         previous=str(previous) if previous else None,
         source=SourceConfig(
             text_field=text_field,

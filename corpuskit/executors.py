@@ -8,12 +8,14 @@ yield results in submission order, so the build is the same with ``--jobs 1`` an
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import pickle
 import signal
 import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -47,7 +49,7 @@ class InlineExecutor:
 _worker_state: dict[str, Any] = {}
 
 
-def _init_worker(factory: Callable[[], Any]) -> None:
+def _init_worker(factory: Callable[[], Any], build_pid: int) -> None:
     # Ctrl-C reaches the whole process group. Interrupts are the parent's to handle (it
     # stops the pool and removes the temporary folder); an idle worker hit by SIGINT
     # would only print a KeyboardInterrupt traceback under the CLI's one-line message.
@@ -55,7 +57,41 @@ def _init_worker(factory: Callable[[], Any]) -> None:
     # Each worker is one core; a native library fanning out to all cores inside every
     # worker would oversubscribe the machine.
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
+    threading.Thread(target=_exit_with_build, args=(build_pid,), daemon=True).start()
     _worker_state["state"] = factory()
+
+
+def _exit_with_build(build_pid: int) -> None:
+    """End this worker when the build process is gone.
+
+    After a SIGKILL of the build, nothing tells an idle worker to stop: it waits on its
+    task queue forever, keeps multiprocessing's fork server alive (the server lives while
+    any worker holds its "alive" pipe) and holds the build's stdout/stderr open, so a
+    caller waiting on those hangs. Polling the build's pid ends that within a second.
+    """
+    while _process_alive(build_pid):
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a killed build not yet reaped by its parent (a zombie)
+    counts as gone, which ``os.kill(pid, 0)`` alone cannot tell."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except (OSError, IndexError):
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _run(fn: Callable[[Any, B], R], batch: B, spool: str) -> str:
@@ -90,13 +126,28 @@ class PoolExecutor:
     def map(
         self, factory: Callable[[], Any], fn: Callable[[Any, B], R], batches: Iterable[B]
     ) -> Iterator[R]:
+        # A corpus that fits in one batch is not worth a pool's start-up (a second or so
+        # to import and build every worker's state): run it here.
+        batches = iter(batches)
+        head = list(itertools.islice(batches, 2))
+        if len(head) < 2:
+            yield from InlineExecutor().map(factory, fn, head)
+            return
+        yield from self._pool_map(factory, fn, itertools.chain(head, batches))
+
+    def _pool_map(
+        self, factory: Callable[[], Any], fn: Callable[[Any, B], R], batches: Iterable[B]
+    ) -> Iterator[R]:
         ctx = multiprocessing.get_context("forkserver")
         _start_forkserver()
         pending: deque[Future[str]] = deque()
         with (
             tempfile.TemporaryDirectory(prefix="corpuskit-pool-") as spool,
             ProcessPoolExecutor(
-                max_workers=self.jobs, mp_context=ctx, initializer=_init_worker, initargs=(factory,)
+                max_workers=self.jobs,
+                mp_context=ctx,
+                initializer=_init_worker,
+                initargs=(factory, os.getpid()),
             ) as pool,
         ):
             finished = False

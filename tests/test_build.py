@@ -183,3 +183,13 @@ def test_seeds_build_into_five_english_articles(tmp_path: Path) -> None:
     assert {r["language"] for r in rows} == {"en"}
     assert len({r["source_id"] for r in rows}) == 5
     assert report.balanced()
+
+
+def test_a_pool_build_with_many_batches_equals_an_inline_build(
+    small_corpus: Path, tmp_path: Path
+) -> None:
+    build([small_corpus], tmp_path / "a", BuildConfig(name="news", min_chars=50, jobs=1))
+    build(
+        [small_corpus], tmp_path / "b", BuildConfig(name="news", min_chars=50, jobs=2, batch_size=2)
+    )
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")

@@ -413,7 +413,19 @@ def test_a_dead_worker_fails_the_build_with_a_clear_error_not_a_hang(
     with _deadline(120):
         result = CliRunner().invoke(
             main,
-            ["build", str(src), "--out", str(out), "--force", "--jobs", "2", "--min-chars", "50"],
+            [
+                "build",
+                str(src),
+                "--out",
+                str(out),
+                "--force",
+                "--jobs",
+                "2",
+                "--min-chars",
+                "50",
+                "--batch-size",
+                "2",
+            ],
         )
     assert result.exit_code == 1
     assert result.output.count("\n") == 1
