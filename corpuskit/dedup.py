@@ -598,6 +598,15 @@ class NearDupIndex:
 
     # -- results -----------------------------------------------------------------------------
 
+    def similarity(self, key_a: int, key_b: int) -> float:
+        """Estimated Jaccard of two added keys, read from the index's own copy of the
+        signatures (callers need not keep a second one)."""
+        keys, matrix, _ = self._prepared()
+        rows = np.searchsorted(keys, [key_a, key_b])
+        if (rows >= len(keys)).any() or keys[rows[0]] != key_a or keys[rows[1]] != key_b:
+            raise KeyError(f"keys {key_a} and {key_b} must both have been added")
+        return estimate_jaccard(matrix[rows[0]].tobytes(), matrix[rows[1]].tobytes())
+
     def clusters(self, min_similarity: float | None = None) -> list[list[int]]:
         """Connected components (size >= 2) of candidate pairs with estimated J >= threshold
         (or ``min_similarity``, e.g. the looser bar used to group records for the split)."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from corpuskit import split as splitting
-from corpuskit.dedup import NearDupConfig, NearDupIndex, estimate_jaccard
+from corpuskit.dedup import NearDupConfig, NearDupIndex
 from corpuskit.mapstage import Keys
 
 
@@ -87,7 +87,6 @@ class Planner:
         self.seed = seed
         self._group_of_hash: dict[str, int] = {}
         self._members: list[list[Keys]] = []  # per content group
-        self._signature: list[bytes | None] = []
         self._index = NearDupIndex(near) if near.enabled else None
 
     def add(self, keys: Iterable[Keys]) -> None:
@@ -96,7 +95,6 @@ class Planner:
             if g is None:
                 g = self._group_of_hash[k.content_hash] = len(self._members)
                 self._members.append([])
-                self._signature.append(k.signature)
                 if self._index is not None and k.signature is not None:
                     self._index.add(g, k.signature)
             # Only the fields the decisions need; the signature lives once per group.
@@ -194,8 +192,7 @@ class Planner:
         return plan
 
     def _similarity(self, g: int, k: int) -> float:
-        a, b = self._signature[g], self._signature[k]
-        return estimate_jaccard(a, b) if a is not None and b is not None else 0.0
+        return self._index.similarity(g, k) if self._index is not None else 0.0
 
     def _group_keys(self, reps: list[Keys], cluster_id: list[str]) -> list[str]:
         """Per content group, the key that decides its split."""
