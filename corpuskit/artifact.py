@@ -14,19 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from corpuskit.errors import OutputError
+from corpuskit.procs import process_alive
 
 TMP_MARK = ".corpuskit-tmp-"
 OLD_MARK = ".corpuskit-old-"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def remove_stale(out: Path) -> list[Path]:
@@ -47,7 +38,7 @@ def remove_stale(out: Path) -> list[Path]:
                 pid = int(path.name[len(prefix) :])
             except ValueError:
                 continue
-            if pid == os.getpid() or _alive(pid):
+            if pid == os.getpid() or process_alive(pid):
                 continue
             if mark == OLD_MARK and not os.path.lexists(out):
                 with contextlib.suppress(OSError):  # if it cannot go back, never delete it

@@ -24,6 +24,7 @@ from multiprocessing import forkserver
 from typing import Any, Protocol, TypeVar
 
 from corpuskit.errors import CorpuskitError
+from corpuskit.procs import process_alive
 
 B = TypeVar("B")
 R = TypeVar("R")
@@ -69,29 +70,9 @@ def _exit_with_build(build_pid: int) -> None:
     any worker holds its "alive" pipe) and holds the build's stdout/stderr open, so a
     caller waiting on those hangs. Polling the build's pid ends that within a second.
     """
-    while _process_alive(build_pid):
+    while process_alive(build_pid):
         time.sleep(1.0)
     os._exit(1)
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether ``pid`` runs; a killed build not yet reaped by its parent (a zombie)
-    counts as gone, which ``os.kill(pid, 0)`` alone cannot tell."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            state = fh.read().rsplit(b")", 1)[1].split()[0]
-        return state not in (b"Z", b"X")
-    except FileNotFoundError:
-        return False
-    except (OSError, IndexError):
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _run(fn: Callable[[Any, B], R], batch: B, spool: str) -> str:

@@ -56,17 +56,7 @@ class LangdetectReference:
     def detect_batch(self, texts: Sequence[str]) -> list[Guess | None]:
         from langdetect.lang_detect_exception import LangDetectException
 
-        out: list[Guess | None] = []
-        for text in texts:
-            detector = self._factory.create()
-            detector.append(text)
-            try:
-                best = detector.get_probabilities()
-            except LangDetectException:
-                out.append(None)
-                continue
-            out.append((best[0].lang, best[0].prob) if best else None)
-        return out
+        return _detect_each(self._factory, texts, LangDetectException)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"seed": self._factory.seed}
@@ -103,23 +93,31 @@ class LangdetectRs:
     def _one_by_one(self, texts: list[str]) -> list[Guess | None]:
         from langdetect_rs import LangDetectException
 
-        out: list[Guess | None] = []
-        for text in texts:
-            detector = self._factory.create()
-            detector.append(text)
-            try:
-                best = detector.get_probabilities()
-            except LangDetectException:
-                out.append(None)
-                continue
-            out.append((best[0].lang, best[0].prob) if best else None)
-        return out
+        return _detect_each(self._factory, texts, LangDetectException)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"seed": self._seed}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["seed"])  # type: ignore[misc]
+
+
+def _detect_each(
+    factory: Any, texts: Sequence[str], failure: type[Exception]
+) -> list[Guess | None]:
+    """langdetect's per-text API (both engines share it): a fresh detector per text, and
+    None where it finds no features instead of its exception."""
+    out: list[Guess | None] = []
+    for text in texts:
+        detector = factory.create()
+        detector.append(text)
+        try:
+            best = detector.get_probabilities()
+        except failure:
+            out.append(None)
+            continue
+        out.append((best[0].lang, best[0].prob) if best else None)
+    return out
 
 
 def make_detector(config: LanguageConfig) -> Detector:

@@ -48,3 +48,15 @@ def test_stale_temp_folder_of_a_dead_process_is_removed(tmp_path: Path) -> None:
     live.mkdir()
     assert artifact.remove_stale(out) == [stale]
     assert live.exists()
+
+
+def test_process_alive_tells_running_from_gone() -> None:
+    import subprocess
+    import sys
+
+    from corpuskit.procs import process_alive
+
+    assert process_alive(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not process_alive(child.pid)
