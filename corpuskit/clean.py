@@ -39,6 +39,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import chain, repeat
 from operator import mul
 from pathlib import Path
 from typing import Any
@@ -292,16 +293,27 @@ def load_rules(extra_files: Sequence[str] = ()) -> list[Rule]:
     return rules
 
 
+# Constructs that refer to groups by number; see _Matcher.build.
+_GROUP_REFERENCE_RE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
+
+
 @dataclass(frozen=True)
 class _Matcher:
     """Rules of one kind compiled into one alternation per case mode.
 
     Speed matters: the rules are tried on every short paragraph of every article.
     ``re.IGNORECASE`` made the alternation five times slower, so case-insensitive rules
-    are written in lower case and matched against ``para.lower()``. Each rule is a
-    capturing group, so the matching rule's length cap is checked after one ``re.match``;
-    only in the rare case that the first matching rule's cap is exceeded are the rules
-    tried one by one. Paragraphs longer than every cap (most prose) are never matched.
+    are written in lower case and matched against ``para.lower()``. Each rule ends with
+    an empty capturing group, so the matching rule's length cap is checked after one
+    ``re.match`` (``lastindex`` names that group); only in the rare case that the first
+    matching rule's cap is exceeded are the rules tried one by one. Paragraphs longer
+    than every cap (most prose) are never matched.
+
+    The group goes at the END of each branch: sre skips a branch whose first character
+    cannot match without entering it, but not when the branch opens with a group, and
+    wrapping every rule in one made the alternation twice as slow. Rules that refer to
+    groups by number keep the old layout (``(rule)|(rule)``), whose numbering they may
+    rely on.
     """
 
     combined: tuple[tuple[bool, re.Pattern[str], tuple[int, ...]], ...]
@@ -315,12 +327,12 @@ class _Matcher:
             members = [r for r in rules if r.case_sensitive == case_sensitive]
             if not members:
                 continue
+            wrap = any(_GROUP_REFERENCE_RE.search(r.pattern) for r in members)
             caps: list[int] = [0]  # group 0 is the whole match
             parts = []
             for r in members:
-                parts.append(f"({r.pattern})")
-                caps.append(r.max_chars)
-                caps.extend([r.max_chars] * re.compile(r.pattern).groups)
+                parts.append(f"({r.pattern})" if wrap else f"(?:{r.pattern})()")
+                caps.extend([r.max_chars] * (re.compile(r.pattern).groups + 1))
             try:
                 compiled = re.compile("|".join(parts))
             except re.error as exc:  # only global inline flags can get here
@@ -333,11 +345,13 @@ class _Matcher:
         single = tuple((r.case_sensitive, re.compile(r.pattern), r.max_chars) for r in rules)
         return cls(tuple(combined), single, max((r.max_chars for r in rules), default=0))
 
-    def matches(self, para: str) -> bool:
+    def matches(self, para: str, lower: str | None = None) -> bool:
+        """Whether a rule matches ``para`` (``lower`` is ``para.lower()`` if known)."""
         n = len(para)
         if n > self.longest:
             return False
-        lower = para.lower()
+        if lower is None:
+            lower = para.lower()
         for case_sensitive, rx, caps in self.combined:
             m = rx.match(para if case_sensitive else lower)
             if m is not None:
@@ -374,12 +388,22 @@ _LINEBREAK_RE = re.compile("[\x0b\x0c\x1c-\x1e\u2028\u2029]")
 # UTF-8 read as Latin-1/cp1252: a lead byte shown as Â..Û / à..ï / ð followed by
 # continuation bytes shown as \x80-\xbf or their cp1252 glyphs; or raw C1 controls.
 _CONT = "[\x80-\xbf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]"
-# A no-break space right after an accented letter is French typography ("automatisé\xa0»"),
-# not the second byte of a mojibake sequence.
-_MOJIBAKE_RE = re.compile(
-    f"[\x80-\x9f]|[\xc2-\xc5\xcc-\xdb]{_CONT}|[\xe0-\xef](?!\xa0){_CONT}{_CONT}"
-    f"|\xf0{_CONT}{_CONT}{_CONT}"
+_LEAD2 = "\xc2-\xc5\xcc-\xdb"
+_LEAD3 = "\xe0-\xef"
+_LEADS = f"{_LEAD2}{_LEAD3}\xf0"
+# What must follow a lead character, chosen by a lookbehind on that character. A no-break
+# space right after an accented letter is French typography ("automatisé\xa0»"), not the
+# second byte of a mojibake sequence.
+_AFTER_LEAD = (
+    f"(?<=[{_LEAD2}]){_CONT}|(?<=[{_LEAD3}])(?!\xa0){_CONT}{_CONT}|(?<=\xf0){_CONT}{_CONT}{_CONT}"
 )
+# These scans run over every article, so they are written the one way sre scans fast: the
+# pattern STARTS with a character class (one class holding every character a match can
+# start with), which sre skips to in C. The plain alternation
+#   [\x80-\x9f] | [Â-Û]CONT | [à-ï](?!\xa0)CONT CONT | ðCONT CONT CONT
+# is tried branch by branch at every position and cost ~40 µs per 2 KB of accented text;
+# this form ~4 µs. A match means the same as in the alternation.
+_MOJIBAKE_RE = re.compile(f"[\x80-\x9f{_LEADS}](?:(?<=[\x80-\x9f])|{_AFTER_LEAD})")
 _PUNCT_TABLE = str.maketrans(
     {
         "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'",
@@ -397,6 +421,41 @@ _SUSPECT = (
 )
 _SUSPECT_RE = re.compile(f"[{_SUSPECT}]")
 _PUNCT_SUSPECT_RE = re.compile(f"[{_SUSPECT}{_PUNCT_CHARS}]")
+# Characters the step acts on by themselves: exactly those of _LINEBREAK_RE and
+# _INVISIBLE_RE (which includes the C1 controls of _MOJIBAKE_RE).
+_ACTED_ON = (
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u180e\u200b\u2028\u2029\u2060-\u2064"
+    "\ufeff\ufff9-\ufffc\ud800-\udfff"
+)
+# Blanks the whitespace step folds or rewrites (besides runs of spaces and line ends).
+_ODD_BLANKS = "\t\r\xa0\u1680\u2000-\u200a\u202f\u205f\u3000"
+
+
+def _work_re(*single: str) -> re.Pattern[str]:
+    """A pattern that finds anything ``_unicode_pass`` would change but NFC, plus the
+    given single characters: one fast scan instead of four slow ones."""
+    chars = "".join(single)
+    return re.compile(f"[{chars}{_LEADS}](?:(?<![{_LEADS}])|{_AFTER_LEAD})")
+
+
+# Anything for the unicode step to repair (NFC aside), with and without quote folding.
+_UNICODE_WORK_RE = _work_re(_ACTED_ON)
+_UNICODE_WORK_PUNCT_RE = _work_re(_ACTED_ON, _PUNCT_CHARS)
+# The same, plus the blanks the whitespace step folds: on nearly every article this one
+# scan (~4 µs per 2 KB) finds nothing and answers for both steps.
+_PLAIN_RE = _work_re(_ACTED_ON, _ODD_BLANKS)
+_PLAIN_PUNCT_RE = _work_re(_ACTED_ON, _ODD_BLANKS, _PUNCT_CHARS)
+# In ASCII text only these can match either pattern: C0 controls but "\n", and DEL.
+_ASCII_NOT_CONTROL = bytes(c for c in range(128) if c == 10 or 32 <= c < 127)
+
+
+def _is_plain(text: str, normalize_punctuation: bool) -> bool:
+    """No character for the unicode step to repair nor blank for the whitespace step to
+    fold (runs of spaces and line structure aside). ASCII text is checked as bytes, ~7x
+    faster than the regex."""
+    if text.isascii():
+        return not text.encode("ascii").translate(None, _ASCII_NOT_CONTROL)
+    return (_PLAIN_PUNCT_RE if normalize_punctuation else _PLAIN_RE).search(text) is None
 
 
 def _ftfy_config(uncurl: bool) -> Any:
@@ -413,18 +472,30 @@ def _ftfy_config(uncurl: bool) -> Any:
     )
 
 
-def _unicode(text: str, normalize_punctuation: bool) -> str:
-    # One character-class scan (~4 ns/char) decides whether there is anything to do;
-    # normal text stops here.
-    suspect = _PUNCT_SUSPECT_RE if normalize_punctuation else _SUSPECT_RE
-    if suspect.search(text) is None:
+def _unicode(text: str, normalize_punctuation: bool, plain: bool = False) -> str:
+    """The unicode step. ``plain``: the caller's ``_PLAIN_RE`` scan of ``text`` found nothing.
+
+    One fast scan decides whether there is any repair to do; normal text then only needs
+    NFC, which ``is_normalized`` confirms without building a copy.
+    """
+    if not plain:
+        work = _UNICODE_WORK_PUNCT_RE if normalize_punctuation else _UNICODE_WORK_RE
+        plain = work.search(text) is None
+    passes = 6
+    if plain:
         if text.isascii() or unicodedata.is_normalized("NFC", text):
             return text
-        return unicodedata.normalize("NFC", text)
+        composed = unicodedata.normalize("NFC", text)
+        suspect = _PUNCT_SUSPECT_RE if normalize_punctuation else _SUSPECT_RE
+        if suspect.search(text) is None:
+            return composed
+        # Composing can make a mojibake lead ("A" + U+0302 is "Â"), so this text goes on
+        # to the fixpoint below, whose first pass would have produced exactly ``composed``.
+        text, passes = composed, 5
     # Each repair can expose another (deleting "\x1b" from "Ì\x1b¯" makes the mojibake
     # "Ì¯"; NFC can compose a lead character), so repeat to a fixpoint: a second clean()
     # must find nothing left to do.
-    for _ in range(6):
+    for _ in range(passes):
         fixed = _unicode_pass(text, normalize_punctuation)
         if fixed == text:
             break
@@ -588,9 +659,74 @@ def _mark_tags(text: str, document: bool) -> str:
     return _LT_RE.sub(mark, text)
 
 
+# Characters the HTML parser itself rewrites or drops in text (NUL, CR, form feed, which
+# is also our break marker) or cannot take (lone surrogates), and the start of a tag.
+_PARSER_SENSITIVE_RE = re.compile("[<\x00\r\x0c\ud800-\udfff]")
+# HTML whitespace: dropped by the parser at the start of a document.
+_HTML_SPACE = "\t\n\x0c\r "
+
+
+def _reference_value(match: re.Match[str]) -> str | None:
+    """What the HTML5 tokenizer makes of one complete character reference in text, or None
+    when that is not simply a lookup (a name known only without ";", which the tokenizer
+    matches by prefix) or the result is HTML whitespace (dropped at the start)."""
+    ref = match.group(0)
+    if match.group(1) is not None:  # named
+        value = html.entities.html5.get(ref[1:])
+    else:
+        num = int(ref[3:-1], 16) if ref[2] in "xX" else int(ref[2:-1])
+        if num == 0 or num > 0x10FFFF or 0xD800 <= num <= 0xDFFF:
+            value = "\ufffd"
+        elif 0x80 <= num <= 0x9F:  # the windows-1252 reading, where it defines one
+            value = _C1_REFERENCES.get(num, chr(num))
+        else:  # controls and noncharacters included: a parse error, but kept
+            value = chr(num)
+    if value is None or any(c in _HTML_SPACE for c in value):
+        return None
+    return value
+
+
+_C1_REFERENCES = {
+    n: bytes([n]).decode("cp1252")
+    for n in range(0x80, 0xA0)
+    if n not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+}
+
+
+def _decode_references(text: str) -> str | None:
+    """``_html_to_text(text)`` without the parser, for text whose only markup is character
+    references (the common case: "&#8217;" in scraped prose), else None.
+
+    The parser's whole effect on such text is fixed by the HTML5 spec: each complete
+    reference is replaced by its character(s), a stray "&" stays as it is, and leading
+    whitespace is dropped (no body has started yet); ``_html_to_text`` then strips spaces
+    and tabs at both ends. That costs ~3 µs here and ~30 µs through Lexbor. Anything
+    else -- a "<", a character the parser rewrites, a reference resolved by prefix or
+    decoding to whitespace -- goes to the parser.
+    """
+    if _PARSER_SENSITIVE_RE.search(text):
+        return None
+    parts: list[str] = []
+    end = 0
+    for match in _ENTITY_RE.finditer(text):
+        value = _reference_value(match)
+        if value is None:
+            return None
+        parts.append(text[end : match.start()])
+        parts.append(value)
+        end = match.end()
+    if not parts:  # no reference: not what this is for (a blank text is a "document")
+        return None
+    parts.append(text[end:])
+    return "".join(parts).lstrip(_HTML_SPACE).strip(" \t")
+
+
 def _html_to_text(text: str) -> str:
     from selectolax.lexbor import LexborHTMLParser
 
+    simple = _decode_references(text)
+    if simple is not None:
+        return simple
     document = _is_document(text)
     text = _mark_tags(text.replace(_FF, " "), document)
     text = _STRAY_AMP_RE.sub("&amp;", text)
@@ -620,16 +756,37 @@ _HSPACE_RE = re.compile(f"[{_HSPACE}]{{2,}}|[\t\xa0\u1680\u2000-\u200a\u202f\u20
 _ODD_SPACE_RE = re.compile("[\xa0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 
 
-def _whitespace(text: str) -> str:
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if (
-        "\t" in text
-        or "  " in text
-        or (not text.isascii() and _ODD_SPACE_RE.search(text) is not None)
-    ):
+def _whitespace(text: str, blank_free: bool = False) -> tuple[str, list[str]]:
+    """The whitespace step: the text, and its paragraphs as ``_split`` would find them.
+
+    ``blank_free``: the caller has checked (``_is_plain``) that spaces and line feeds are
+    the only whitespace in ``text``: no tab, CR, exotic blank or form feed. Most texts
+    already put one paragraph per line with one blank line between; that is confirmed
+    with a few C-level string operations, without rebuilding the text.
+    """
+    if not blank_free:
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if "\t" in text or (not text.isascii() and _ODD_SPACE_RE.search(text) is not None):
+            text = _HSPACE_RE.sub(" ", text)
+    if "  " in text:
         text = _HSPACE_RE.sub(" ", text)
-    return "\n\n".join(line for line in (raw.strip(" ") for raw in text.split("\n")) if line)
+    paras = text.split("\n\n")
+    # No "\n" inside a paragraph, and none empty or starting or ending with a space.
+    if text.count("\n") == 2 * len(paras) - 2 and all(
+        p and p[0] != " " and p[-1] != " " for p in paras
+    ):
+        lines = paras
+    else:
+        lines = [line for line in (raw.strip(" ") for raw in text.split("\n")) if line]
+        text = "\n\n".join(lines)
+    if blank_free or not lines:
+        return text, lines
+    # ``_split`` also drops other whitespace (form feed, U+2028, ...) at paragraph starts
+    # and at the very end; only the unicode step removes those characters.
+    if lines[-1][-1].isspace() or any(line[0].isspace() for line in lines):
+        return text, _split(text)
+    return text, lines
 
 
 def _split(text: str) -> list[str]:
@@ -675,10 +832,24 @@ def _furniture(paras: list[str], line: _Matcher, tail: _Matcher) -> list[str]:
     """Tail block, then furniture lines; repeated until nothing changes (idempotent).
 
     Each paragraph is matched against the rules once: after a removal the survivors'
-    verdicts are known, so later rounds cost no regex work.
+    verdicts are known, so later rounds cost no regex work. Only paragraphs short enough
+    for some rule are looked at, and most articles have no match at all: they come back
+    untouched after one length test per paragraph.
     """
-    is_line = [line.matches(p) for p in paras]
-    is_header = [tail.matches(p) for p in paras]
+    n = len(paras)
+    limit = max(line.longest, tail.longest)
+    is_line = [False] * n
+    is_header = [False] * n
+    found = False
+    for i, p in enumerate(paras):
+        if len(p) <= limit:
+            lower = p.lower()
+            # A header that is the first paragraph is never cut, so it is not looked for.
+            is_line[i] = line.matches(p, lower)
+            is_header[i] = i > 0 and tail.matches(p, lower)
+            found = found or is_line[i] or is_header[i]
+    if not found:
+        return paras
     while True:
         cut = _tail_start(paras, is_line, is_header)
         keep = [i for i in range(len(paras) if cut is None else cut) if not is_line[i]]
@@ -718,10 +889,12 @@ def _collapse_copies(para: str, max_copies: int) -> tuple[str, int]:
     """(unit, copies) when the paragraph is one text written 2+ times, else (para, 1).
 
     A string that equals a rotation of itself is periodic: ``(p + p).find(p, 1)`` finds the
-    period in C time, so this costs ~1 µs per KB and no Python loop.
+    period in C time, so this costs ~1 µs per KB and no Python loop. A repeat unit is at
+    least ``_MIN_REPEAT_UNIT`` long, so the paragraph's opening characters recur at the
+    period; when they recur nowhere (nearly always) there is nothing to look for.
     """
     n = len(para)
-    if n < 2 * _MIN_REPEAT_UNIT:
+    if n < 2 * _MIN_REPEAT_UNIT or para.find(para[:_MIN_REPEAT_UNIT], _MIN_REPEAT_UNIT) < 0:
         return para, 1
     spaced = para + " "
     period = (spaced + spaced).find(spaced, 1)
@@ -736,8 +909,8 @@ def _collapse_copies(para: str, max_copies: int) -> tuple[str, int]:
     return para, 1
 
 
-def _dedupe(paras: list[str], config: CleanConfig) -> tuple[list[str], list[str]]:
-    """(kept paragraphs, paragraphs to measure repetition on).
+def _dedupe(paras: list[str], config: CleanConfig) -> tuple[list[str], list[str], list[str]]:
+    """(kept paragraphs, paragraphs to measure repetition on, the prose among the latter).
 
     Only prose paragraphs (see ``_is_prose``) are deduplicated: other repeats are
     structure -- code lines, table rows, list items, "***". A short repeated paragraph
@@ -755,7 +928,7 @@ def _dedupe(paras: list[str], config: CleanConfig) -> tuple[list[str], list[str]
     prose = [_is_prose(p, min_chars) for p in paras]
     prose_paras = [p for p, is_prose in zip(paras, prose, strict=True) if is_prose]
     if len(set(prose_paras)) == len(prose_paras):
-        return paras, paras
+        return paras, paras, prose_paras
     counts = Counter(prose_paras)
     n = len(paras)
     removed = [False] * n
@@ -774,15 +947,19 @@ def _dedupe(paras: list[str], config: CleanConfig) -> tuple[list[str], list[str]
             if repeat[i] and not removed[i] and touches:
                 removed[i] = changed = True
     kept = [p for p, gone in zip(paras, removed, strict=True) if not gone]
-    measured = [
-        p
-        for p, gone, is_prose in zip(paras, removed, prose, strict=True)
-        if not gone or (is_prose and counts[p] > copies)
-    ]
-    return kept, measured
+    measured: list[str] = []
+    measured_prose: list[str] = []
+    for p, gone, is_prose in zip(paras, removed, prose, strict=True):
+        if not gone or (is_prose and counts[p] > copies):
+            measured.append(p)
+            if is_prose:
+                measured_prose.append(p)
+    return kept, measured, measured_prose
 
 
 _DUPLICATE_NGRAM = 10
+# A run of _DUPLICATE_NGRAM words that each occur at least twice (see _may_repeat_ngram).
+_REPEATED_RUN_RE = re.compile(rb"[^\x00\x01]{%d}" % _DUPLICATE_NGRAM)
 
 
 def _words(text: str) -> list[str]:
@@ -793,6 +970,22 @@ def _words(text: str) -> list[str]:
     spam repeats its punctuation along with its words.
     """
     return text.lower().split()
+
+
+def _may_repeat_ngram(words: list[str], counts: Counter[str]) -> bool:
+    """Whether some ``_DUPLICATE_NGRAM``-gram of ``words`` can occur twice.
+
+    Every word of a repeated n-gram occurs at least twice (``counts`` may over-count: it
+    holds at least the occurrences in ``words``), so without a run of n such words no
+    n-gram repeats. Each word's count becomes one byte and a regex looks for the run:
+    ~10 µs for 300 words, where building and hashing the 10-tuples took ~40 µs; the run
+    almost never exists in real prose.
+    """
+    try:
+        seen = bytes(map(counts.__getitem__, words))
+    except ValueError:  # a word occurs more than 255 times
+        seen = bytes(map(min, map(counts.__getitem__, words), repeat(2)))
+    return _REPEATED_RUN_RE.search(seen) is not None
 
 
 def _top_ngram_chars(words: list[str], n: int) -> int:
@@ -817,17 +1010,24 @@ def _duplicate_ngram_chars(words: list[str], n: int) -> int:
     return sum(len(w) for w, flag in zip(words, covered, strict=True) if flag)
 
 
-def _repetition_verdict(paras: list[str], config: CleanConfig) -> str | None:
+def _repetition_verdict(
+    paras: list[str], config: CleanConfig, prose: list[str] | None = None
+) -> str | None:
     """Gopher-style repetition ratios; the first one over its limit, as readable text.
 
     Duplicate-line and duplicate-n-gram ratios count prose-sized paragraphs only (code,
     list and formula lines repeat by nature); the top-n-gram ratios read the whole text,
-    so short-line spam ("Buy now!" x 30) is still caught.
+    so short-line spam ("Buy now!" x 30) is still caught. ``prose``: the prose paragraphs
+    of ``paras``, if the caller knows them.
+
+    On normal text every ratio is ruled out by a bound computed from one word count, so
+    splitting and counting the words once is most of the cost.
     """
     if not paras:
         return None
     min_chars = config.min_duplicate_paragraph_chars
-    prose = [p for p in paras if _is_prose(p, min_chars)]
+    if prose is None:
+        prose = [p for p in paras if _is_prose(p, min_chars)]
     if len(set(prose)) < len(prose):
         seen: set[str] = set()
         dup_lines = dup_chars = 0
@@ -843,14 +1043,24 @@ def _repetition_verdict(paras: list[str], config: CleanConfig) -> str | None:
         if frac > config.max_duplicate_char_fraction:
             limit = config.max_duplicate_char_fraction
             return f"duplicate line characters {frac:.2f} > {limit:.2f}"
-    words = _words("\n".join(paras))
+    if len(prose) == len(paras):
+        words = prose_words = _words("\n".join(paras))
+    else:  # split once, per paragraph, instead of once for all and once for the prose
+        split = [_words(p) for p in paras]
+        words = list(chain.from_iterable(split))
+        prose_set = set(prose)
+        prose_words = list(
+            chain.from_iterable(w for p, w in zip(paras, split, strict=True) if p in prose_set)
+        )
     if len(words) < config.min_words_for_ngrams:
         return None
-    total = sum(map(len, words)) or 1
+    # Characters per distinct word (count * length); their sum is all word characters.
+    unigrams = Counter(words)
+    weights = list(map(mul, unigrams.values(), map(len, unigrams)))
+    total = sum(weights) or 1
     # An n-gram occurring c times covers c * sum(len(w)) <= n * max_w(count(w) * len(w))
     # characters, so the unigram counts rule most n-gram counts out (they cost ~50 µs each).
-    unigrams = Counter(words)
-    heaviest = max(map(mul, unigrams.values(), map(len, unigrams)))
+    heaviest = max(weights)
     for n in (2, 3, 4):
         limit = config.max_top_ngram_fraction - 0.02 * (n - 2)
         if n * heaviest <= limit * total:
@@ -858,8 +1068,7 @@ def _repetition_verdict(paras: list[str], config: CleanConfig) -> str | None:
         frac = _top_ngram_chars(words, n) / total
         if frac > limit:
             return f"top {n}-gram {frac:.2f} > {limit:.2f}"
-    prose_words = words if len(prose) == len(paras) else _words("\n".join(prose))
-    if len(prose_words) >= config.min_words_for_ngrams:
+    if len(prose_words) >= config.min_words_for_ngrams and _may_repeat_ngram(prose_words, unigrams):
         n = _DUPLICATE_NGRAM
         frac = _duplicate_ngram_chars(prose_words, n) / (sum(map(len, prose_words)) or 1)
         if frac > config.max_duplicate_ngram_fraction:
@@ -1016,6 +1225,13 @@ _CREDIT_RE = re.compile(r"\b(?:AFP|Getty|Reuters|AP Photo|Shutterstock|EPA|Credi
 _TITLE_END = frozenset(".!?…:;,。！？；：，")
 
 
+def _digits(text: str) -> int:
+    """How many characters are digits (``str.isdigit``); ten C-level counts for ASCII."""
+    if text.isascii():
+        return sum(map(text.count, "0123456789"))
+    return sum(map(str.isdigit, text))
+
+
 def _is_title(first: str) -> bool:
     """Short, capitalised, and not a sentence: no end punctuation unless it is ALL CAPS.
 
@@ -1026,7 +1242,7 @@ def _is_title(first: str) -> bool:
         return False
     if _NOT_TITLE_RE.search(first) or _CREDIT_RE.search(first):
         return False
-    if sum(map(str.isdigit, first)) * 4 > len(first.replace(" ", "")):  # dates, scores
+    if _digits(first) * 4 > len(first.replace(" ", "")):  # dates, scores
         return False
     if _NO_SPACE_SCRIPT_RE.search(first):
         # Chinese/Japanese/Thai: words are not space-separated, so count characters.
@@ -1078,9 +1294,13 @@ class Cleaner:
         steps = self._steps
         changed: set[str] = set()
         current = text
+        normalize_punctuation = self.config.normalize_punctuation
+        # One scan tells whether the unicode step has anything to repair and whether the
+        # whitespace step has blanks to fold; for most articles it finds nothing.
+        plain = bool(steps & {"unicode", "whitespace"}) and _is_plain(text, normalize_punctuation)
 
         if "unicode" in steps:
-            new = _unicode(current, self.config.normalize_punctuation)
+            new = _unicode(current, normalize_punctuation, plain)
             if new != current:
                 changed.add("unicode")
             current = new
@@ -1091,7 +1311,7 @@ class Cleaner:
                     break
                 converted = _html_to_text(new)
                 if "unicode" in steps:
-                    converted = _unicode(converted, self.config.normalize_punctuation)
+                    converted = _unicode(converted, normalize_punctuation)
                 if converted == new:
                     break
                 new = converted
@@ -1099,12 +1319,13 @@ class Cleaner:
                 changed.add("markup")
             current = new
         if "whitespace" in steps:
-            new = _whitespace(current)
+            new, paras = _whitespace(current, blank_free=plain and current is text)
             if new != current:
                 changed.add("whitespace")
             current = new
+        else:
+            paras = _split(current)
 
-        paras = _split(current)
         repetitive: str | None = None
         # furniture, repetition and paragraphs feed each other (a join can create a
         # furniture line or a duplicate; a removal can make two fragments adjacent), so
@@ -1119,9 +1340,9 @@ class Cleaner:
                     changed_now.add("furniture")
                 paras = new_paras
             if "repetition" in steps:
-                new_paras, measured = _dedupe(paras, self.config)
+                new_paras, measured, prose = _dedupe(paras, self.config)
                 if first_pass:
-                    repetitive = _repetition_verdict(measured, self.config)
+                    repetitive = _repetition_verdict(measured, self.config, prose)
                 if new_paras != paras:
                     changed_now.add("repetition")
                 paras = new_paras

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
+from collections import Counter
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from corpuskit import clean as clean_module
 from corpuskit.clean import CLEAN_STEPS, CleanConfig, Cleaner, CleanResult
 from corpuskit.errors import ConfigError
 from tests.fixtures_clean import (
@@ -630,3 +634,133 @@ def test_cleaning_is_idempotent(text: str, has_title: bool) -> None:
 @given(text=st.text(max_size=300), steps=st.sets(st.sampled_from(CLEAN_STEPS)))
 def test_any_step_subset_never_raises(text: str, steps: set[str]) -> None:
     Cleaner(CleanConfig(steps=tuple(steps))).clean(text)
+
+
+# --- fast paths agree with the general code they stand in for ---------------------------
+
+# The scans as they were written before they were fused into class-first patterns.
+_CONT = clean_module._CONT
+MOJIBAKE_ALTERNATION = re.compile(
+    f"[\x80-\x9f]|[\xc2-\xc5\xcc-\xdb]{_CONT}|[\xe0-\xef](?!\xa0){_CONT}{_CONT}"
+    f"|\xf0{_CONT}{_CONT}{_CONT}"
+)
+ODD_BLANKS = re.compile("[\t\r\xa0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+SCAN_ALPHABET = (
+    "aZé \n\t\r\x00\x08\x0b\x0c\x0e\x1c\x1f\x7f\x80\x85\x92\x9f\xa0\xa9\xbf"
+    "\xc1\xc2\xc5\xc6\xcc\xdb\xdc\xe0\xef\xf0\xf1€‚…‘’“”–—™š\u00ad\u180e\u200b\u200c"
+    "\u2028\u2060\u2064\ufeff\ufffc\ufffd\u1680\u2009\u3000′″"
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(text=st.text(alphabet=SCAN_ALPHABET, max_size=8), quotes=st.booleans())
+def test_fused_scans_find_exactly_what_the_step_regexes_find(text: str, quotes: bool) -> None:
+    mojibake = MOJIBAKE_ALTERNATION.search(text) is not None
+    assert (clean_module._MOJIBAKE_RE.search(text) is not None) == mojibake
+    work = bool(
+        clean_module._LINEBREAK_RE.search(text)
+        or clean_module._INVISIBLE_RE.search(text)
+        or mojibake
+        or (quotes and clean_module._PUNCT_RE.search(text))
+    )
+    fused = clean_module._UNICODE_WORK_PUNCT_RE if quotes else clean_module._UNICODE_WORK_RE
+    assert (fused.search(text) is not None) == work
+    assert clean_module._is_plain(text, quotes) == (not work and not ODD_BLANKS.search(text))
+
+
+def _whitespace_line_by_line(text: str) -> str:
+    """The whitespace step as first written: every line rebuilt."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = clean_module._HSPACE_RE.sub(" ", text)
+    return "\n\n".join(line for line in (raw.strip(" ") for raw in text.split("\n")) if line)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(text=st.text(alphabet="ab \n\t\r\xa0\x0c\u2028\u3000", max_size=20))
+def test_whitespace_fast_path_matches_rebuilding_every_line(text: str) -> None:
+    expected = _whitespace_line_by_line(text)
+    assert clean_module._whitespace(text) == (expected, clean_module._split(expected))
+    if not ODD_BLANKS.search(text) and clean_module._is_plain(text, False):
+        assert clean_module._whitespace(text, blank_free=True) == (
+            expected,
+            clean_module._split(expected),
+        )
+
+
+REFERENCE_PARTS = [
+    "a", "Z", " ", "  ", "\t", "\n", "&", ";", "#", "é", "\u2028", "\x85", "\ufeff", "😀",
+    "&amp;", "&lt;", "&AMP;", "&#8217;", "&#151;", "&#x81;", "&#0;", "&#x110000;", "&#xD800;",
+    "&#xFDD0;", "&#1;", "&#32;", "&#10;", "&nbsp;", "&copy;", "&copyx;", "&foo;", "&Tab;", "&#;",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(parts=st.lists(st.sampled_from(REFERENCE_PARTS), min_size=1, max_size=12))
+def test_reference_only_text_decodes_as_the_html_parser_does(parts: list[str]) -> None:
+    text = "".join(parts)
+    simple = clean_module._decode_references(text)
+    if simple is not None:
+        with mock.patch.object(clean_module, "_decode_references", return_value=None):
+            assert simple == clean_module._html_to_text(text)
+
+
+def test_entity_only_prose_is_decoded(cleaner: Cleaner) -> None:
+    text = "  The mayor&#8217;s plan &#151; AT&T &amp; R&D &copyx; agree.\n\nIt &lt;works&gt;."
+    assert cleaner.clean(text).text == ("The mayor’s plan — AT&T & R&D ©x; agree.\n\nIt <works>.")
+
+
+@settings(max_examples=500, deadline=None)
+@given(words=st.lists(st.sampled_from("abcdefgh"), max_size=120))
+def test_repeated_ngram_gate_never_misses_a_repeat(words: list[str]) -> None:
+    if clean_module._duplicate_ngram_chars(words, 10):
+        assert clean_module._may_repeat_ngram(words, Counter(words))
+
+
+def test_repeated_ngram_gate_copes_with_very_frequent_words() -> None:
+    words = ["the"] * 300 + [f"w{i}" for i in range(20)]
+    assert clean_module._may_repeat_ngram(words, Counter(words))
+    assert not clean_module._may_repeat_ngram(words[300:], Counter(words[300:]))
+
+
+def test_rule_caps_are_checked_per_matching_rule(tmp_path: Path) -> None:
+    # The first rule matches but its cap is too small; the second, later rule decides.
+    rules = tmp_path / "caps.toml"
+    rules.write_text(
+        "[[line]]\npattern = '(promo)\\b.{0,200}$'\nmax_chars = 12\n\n"
+        "[[line]]\npattern = 'promo code.{0,60}$'\nmax_chars = 60\n",
+        encoding="utf-8",
+    )
+    cleaner = Cleaner(CleanConfig(boilerplate_rules=(str(rules),)))
+    short, medium, long = "Promo today", "Promo code BRINDLE for readers", "Promo " + "x" * 70
+    result = cleaner.clean(article(PROSE[0], short, PROSE[1], medium, PROSE[2], long), True)
+    assert paragraphs(result) == [PROSE[0], PROSE[1], PROSE[2], long]
+
+
+@pytest.mark.parametrize(
+    ("label", "removed"),
+    [
+        ("Malaysia Latest News, Malaysia Headlines", True),
+        ("Kuala Lumpur Latest News,Kuala Lumpur Headlines", True),
+        ("One Two Three Four Latest News, Five Six Seven Eight Headlines", True),
+        ("One Two Three Four Five Latest News, Malaysia Headlines", False),
+        ("Malaysia Latest News, Malaysia Headlines today", False),
+    ],
+)
+def test_aggregator_section_label(cleaner: Cleaner, label: str, removed: bool) -> None:
+    result = paragraphs(cleaner.clean(article(PROSE[0], label, PROSE[1]), True))
+    assert (label not in result) == removed
+
+
+@pytest.mark.parametrize(
+    ("first", "is_title"),
+    [
+        ("Bridge Reopens After 3 Years", True),
+        ("2019-02-15 12:30 Bridge", False),
+        ("Мост открыт после ремонта 2019", True),
+        ("١٢:٣٠ ٢٠١٩-٠٢-١٥ Мост", False),  # Arabic-Indic digits count as digits too
+    ],
+)
+def test_digit_heavy_first_line_is_not_a_title(
+    cleaner: Cleaner, first: str, is_title: bool
+) -> None:
+    assert (cleaner.clean(article(first, PROSE)).title == first) == is_title
