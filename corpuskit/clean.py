@@ -487,7 +487,7 @@ def _unicode(text: str, normalize_punctuation: bool, plain: bool = False) -> str
             return text
         composed = unicodedata.normalize("NFC", text)
         suspect = _PUNCT_SUSPECT_RE if normalize_punctuation else _SUSPECT_RE
-        if suspect.search(text) is None:
+        if suspect.search(composed) is None:
             return composed
         # Composing can make a mojibake lead ("A" + U+0302 is "Â"), so this text goes on
         # to the fixpoint below, whose first pass would have produced exactly ``composed``.

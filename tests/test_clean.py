@@ -764,3 +764,10 @@ def test_digit_heavy_first_line_is_not_a_title(
     cleaner: Cleaner, first: str, is_title: bool
 ) -> None:
     assert (cleaner.clean(article(first, PROSE)).title == first) == is_title
+
+
+def test_decomposed_text_that_composes_into_mojibake_is_cleaned_idempotently() -> None:
+    cleaner = Cleaner(CleanConfig())
+    once = cleaner.clean("Cafe\u0301 A\u0302\u20ac\u2122 prices rose sharply this week.",
+                         has_title=True)
+    assert cleaner.clean(once.text, has_title=True).text == once.text
