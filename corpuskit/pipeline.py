@@ -231,6 +231,7 @@ def build(
         t1 = time.perf_counter()
         plan = planner.decide(pins)
         report.timings["global"] = time.perf_counter() - t1
+        report.timings["global.near_dup"] = plan.near_dup_seconds
 
         t2 = time.perf_counter()
         split_files, dup_files = _write(tmp, spill, plan, config, report)

@@ -11,6 +11,7 @@ groups joined by clusters) are assigned to a split.
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class Plan:
     # their group joined another, held in place by --previous.
     held: list[tuple[str, str, str]] = field(default_factory=list)
     index_bytes: int = 0
+    near_dup_seconds: float = 0.0  # LSH clustering and the audit, for the report
     audit: object | None = None
 
     def arrays(self) -> tuple[np.ndarray, dict[int, str], dict[int, str], np.ndarray]:
@@ -121,8 +123,10 @@ class Planner:
             members.sort(key=lambda m: (m.id, m.file, m.line or 0))
             reps.append(members[0])
         # 2. near-duplicate clusters over content groups.
+        t0 = time.perf_counter()
         clusters = self._index.clusters() if self._index is not None else []
         plan.index_bytes = self._index.memory_bytes() if self._index is not None else 0
+        plan.near_dup_seconds += time.perf_counter() - t0
         plan.clusters = len(clusters)
         plan.clustered_records = sum(len(c) for c in clusters)
         # keeper group per content group, and the cluster id per content group
@@ -143,7 +147,9 @@ class Planner:
         # .split_margin), then optionally by --group-by values joined through those.
         split_cluster = list(cluster_id)
         if self._index is not None and self.near.split_margin > 0:
+            t0 = time.perf_counter()
             loose = self._index.clusters(max(self.near.threshold - self.near.split_margin, 0.0))
+            plan.near_dup_seconds += time.perf_counter() - t0
             for groups in loose:
                 sid = min(cluster_id[g] for g in groups)
                 for g in groups:
@@ -188,7 +194,9 @@ class Planner:
             split_by_group = {
                 g: split_plan.split_of[group_key[g]] for g in range(len(reps)) if keeper[g] == g
             }
+            t0 = time.perf_counter()
             plan.audit = self._index.cross_split_audit(split_by_group)
+            plan.near_dup_seconds += time.perf_counter() - t0
         return plan
 
     def _similarity(self, g: int, k: int) -> float:
