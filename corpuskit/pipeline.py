@@ -257,6 +257,12 @@ def build(
                 "skipped": dict(sorted(stats.files_skipped.items())),
             },
             "counts": report.counts,
+            "duplicates": {
+                "exact": report.exact_duplicates,
+                "near": report.near_duplicates,
+                "clusters": report.clusters,
+                "audit": report.audit,
+            },
             "splits": {s.name: s.num_examples for s in split_files},
             "files": checksums(tmp),
         }

@@ -170,3 +170,17 @@ def test_with_previous_no_published_article_ever_moves(write_corpus, tmp_path_fa
     before, after = _split_by_id(tmp / "v1"), _split_by_id(tmp / "v2")
     assert all(after[i] == s for i, s in before.items())
     assert all(rid in before and before[rid] == pinned for rid, pinned, _ in report.held)
+
+
+def test_manifest_counts_exact_and_near_copies(write_corpus, tmp_path: Path) -> None:
+    import json
+
+    files = syndicated_corpus(20, 6, low=0.7)
+    files["dup/exact.txt"] = files["origin/a000.txt"]
+    out = tmp_path / "out"
+    report = build([write_corpus(files)], out, BuildConfig(name="syn", min_chars=50))
+    manifest = json.loads((out / "corpuskit.json").read_text())
+    assert manifest["duplicates"]["exact"] == 1
+    assert manifest["duplicates"]["near"] == report.near_duplicates > 0
+    assert manifest["counts"]["duplicates"] == 1 + report.near_duplicates
+    assert manifest["duplicates"]["audit"]["eval_with_train_copy"] == 0
