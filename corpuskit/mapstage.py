@@ -54,6 +54,7 @@ class BatchResult:
     source_rule_misses: int = 0
     published_unparsed: int = 0
     seconds: Counter[str] = field(default_factory=Counter)  # per step, for the report only
+    language_engine: str = ""
 
 
 class MapState:
@@ -104,7 +105,7 @@ def parse_published(value: Any) -> datetime | None:
 def process_batch(state: MapState, batch: Sequence[tuple[int, RawRecord | Reject]]) -> BatchResult:
     """Validate, clean, tag and fingerprint one batch of ``(seq, record)`` pairs."""
     cfg = state.config
-    out = BatchResult()
+    out = BatchResult(language_engine=state.detector.engine)
     docs: list[tuple[int, Document]] = []
     t0 = time.perf_counter()
     for seq, item in batch:
@@ -193,7 +194,7 @@ def _prepare(state: MapState, raw: RawRecord, out: BatchResult) -> Document | Re
         source_id=source_id,
         title=given_title or result.title,
         url=str(meta["url"]) if meta.get("url") else None,
-        published=published,  # type: ignore[arg-type]
+        published=published,
         clean_flags=list(result.flags),
         chars_removed=result.chars_removed,
     )

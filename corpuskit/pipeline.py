@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -216,17 +217,13 @@ def build(
             report.published_unparsed += result.published_unparsed
             report.read += len(result.rows) + len(result.rejects)
             step_seconds.update(result.seconds)
+            report.language_engine = result.language_engine
         report.timings["map"] = time.perf_counter() - t0
         report.timings.update({f"map.{k}": v for k, v in step_seconds.items()})
         report.rejected = dict(rejected)
         report.clean_steps = dict(clean_steps)
         report.files_read = stats.files_read
         report.files_skipped = dict(stats.files_skipped)
-        report.language_engine = (
-            getattr(state.detector, "engine", "")
-            if state
-            else mapstage.MapState(config).detector.engine
-        )
 
         t1 = time.perf_counter()
         plan = planner.decide(pins)
@@ -240,8 +237,6 @@ def build(
         _fill_plan(report, plan)
         if report.kept == 0:
             raise NothingKept(report)
-
-        import shutil
 
         shutil.rmtree(tmp / ".work", ignore_errors=True)
         card_text = card.render(config, report, split_files, reject_files, dup_files)

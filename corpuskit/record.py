@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -98,7 +99,7 @@ class Document:
     source_id: str
     title: str | None = None
     url: str | None = None
-    published: str | None = None
+    published: datetime | None = None
     language: str = "und"
     language_score: float = 0.0
     clean_flags: list[str] = field(default_factory=list)
