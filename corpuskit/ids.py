@@ -17,6 +17,14 @@ def content_hash(text: str) -> str:
     ).hexdigest()
 
 
+def fingerprint(text: str) -> tuple[str, int]:
+    """(content hash, word count) from one casefold and one split: on the hot path, the
+    word count comes free with the normalisation (casefolding never creates whitespace)."""
+    words = text.casefold().split()
+    digest = hashlib.blake2b(" ".join(words).encode("utf-8", "surrogatepass"), digest_size=16)
+    return digest.hexdigest(), len(words)
+
+
 def record_id(source_id: str, text_hash: str) -> str:
     """80-bit id from source id + normalised text (via its hash): the same article from the
     same source always gets the same id, whatever the input order or machine."""

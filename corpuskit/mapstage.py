@@ -236,7 +236,7 @@ def _tag_languages(
 
 
 def _emit(doc: Document, seq: int, sig: bytes | None, cfg: BuildConfig, out: BatchResult) -> None:
-    chash = ids.content_hash(doc.text)
+    chash, num_words = ids.fingerprint(doc.text)
     rid = ids.record_id(doc.source_id, chash)
     row = {
         "id": rid,
@@ -248,7 +248,7 @@ def _emit(doc: Document, seq: int, sig: bytes | None, cfg: BuildConfig, out: Bat
         "url": doc.url,
         "published": doc.published,
         "num_chars": len(doc.text),
-        "num_words": len(doc.text.split()),
+        "num_words": num_words,
         "content_hash": chash,
         "dup_cluster": rid,
         "clean_flags": doc.clean_flags,

@@ -22,3 +22,8 @@ def test_record_id_is_a_fixed_value_across_machines() -> None:
         "src", ids.content_hash("some   ARTICLE.")
     )
     assert len(ids.record_id("src", "0" * 32)) == 20
+
+
+def test_fingerprint_agrees_with_content_hash_and_word_count() -> None:
+    text = "Straße  ﬁnal\u3000report\n\nZweite Zeile"
+    assert ids.fingerprint(text) == (ids.content_hash(text), len(text.split()))
