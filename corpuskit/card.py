@@ -247,7 +247,7 @@ def _accounting(report: BuildReport, total_rejected: int) -> str:
             [(f"`{k}`", f"{v:,}") for k, v in sorted(report.clean_steps.items())] or [("—", "0")],
         )
         + f"\n\nCleaning removed {report.chars_removed:,} of {report.chars_in:,} characters "
-        f"({pct:.1f} %) from the articles that were kept or dropped as duplicates.\n"
+        f"({pct:.1f} %) from the articles that passed cleaning.\n"
     )
     return text
 

@@ -107,25 +107,28 @@ def process_batch(state: MapState, batch: Sequence[tuple[int, RawRecord | Reject
     cfg = state.config
     out = BatchResult(language_engine=state.detector.engine)
     docs: list[tuple[int, Document]] = []
+    # Rejects are kept with their input position: the batch emits them in input order, so
+    # the rejects config does not depend on where batch boundaries fall.
+    rejects: list[tuple[int, Reject]] = []
     t0 = time.perf_counter()
     for seq, item in batch:
         if isinstance(item, Reject):
             if item.source_id is None:
                 item.source_id = state.rule.derive(item.provenance.file)[0]
-            out.rejects.append(item)
+            rejects.append((seq, item))
             continue
         try:
             doc = _prepare(state, item, out)
         except Exception as exc:  # one bad record must not stop the build
-            out.rejects.append(_internal_error(exc, item.provenance, item.text))
+            rejects.append((seq, _internal_error(exc, item.provenance, item.text)))
             continue
         if isinstance(doc, Reject):
-            out.rejects.append(doc)
+            rejects.append((seq, doc))
         else:
             docs.append((seq, doc))
 
     t1 = time.perf_counter()
-    docs = _tag_languages(state, docs, out)
+    docs = _tag_languages(state, docs, rejects)
     t2 = time.perf_counter()
     signatures: list[bytes | None] = [None] * len(docs)
     if cfg.near_dup.enabled and docs:
@@ -137,12 +140,11 @@ def process_batch(state: MapState, batch: Sequence[tuple[int, RawRecord | Reject
     t3 = time.perf_counter()
     for (seq, doc), sig in zip(docs, signatures, strict=True):
         if cfg.near_dup.enabled and sig is None:
-            out.rejects.append(
-                _internal_error(RuntimeError("MinHash signature failed"), doc.provenance, doc.text)
-            )
+            failure = RuntimeError("MinHash signature failed")
+            rejects.append((seq, _internal_error(failure, doc.provenance, doc.text)))
             continue
         _emit(doc, seq, sig, cfg, out)
-    out.rejects.sort(key=lambda r: (r.provenance.file, r.provenance.line or 0))
+    out.rejects = [r for _, r in sorted(rejects, key=lambda pair: pair[0])]
     t4 = time.perf_counter()
     out.seconds.update(
         {"validate+clean": t1 - t0, "language": t2 - t1, "minhash": t3 - t2, "fingerprint": t4 - t3}
@@ -201,7 +203,7 @@ def _prepare(state: MapState, raw: RawRecord, out: BatchResult) -> Document | Re
 
 
 def _tag_languages(
-    state: MapState, docs: list[tuple[int, Document]], out: BatchResult
+    state: MapState, docs: list[tuple[int, Document]], rejects: list[tuple[int, Reject]]
 ) -> list[tuple[int, Document]]:
     cfg = state.config
     texts = [d.text for _, d in docs]
@@ -220,15 +222,12 @@ def _tag_languages(
     for (seq, doc), (code, score) in zip(docs, tags, strict=True):
         doc.language, doc.language_score = code, score
         if wanted and code not in wanted:
-            out.rejects.append(
-                _reject(
-                    Reason.LANGUAGE,
-                    f"language {code} (score {score:.2f}) is not in "
-                    f"--languages {','.join(cfg.languages)}",
-                    doc.provenance,
-                    doc.text,
-                    doc.source_id,
-                )
+            detail = (
+                f"language {code} (score {score:.2f}) is not in "
+                f"--languages {','.join(cfg.languages)}"
+            )
+            rejects.append(
+                (seq, _reject(Reason.LANGUAGE, detail, doc.provenance, doc.text, doc.source_id))
             )
             continue
         kept.append((seq, doc))

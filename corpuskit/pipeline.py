@@ -185,7 +185,8 @@ def build(
     t0 = time.perf_counter()
     with artifact.staging(out_path, force) as tmp:
         stats = SourceStats()
-        items = iter_records(sources, config.source, stats)
+        # Arguments are read in a fixed order, so `build a b` and `build b a` agree.
+        items = iter_records(sorted(sources, key=os.fspath), config.source, stats)
         spill = Spill(tmp / ".work", schema.RECORD_SCHEMA)
         planner = Planner(
             config.near_dup,
@@ -247,7 +248,8 @@ def build(
             "versions": versions(report.language_engine),
             "inputs": {
                 "files": [
-                    {"path": f.path, "bytes": f.size, "sha256": f.sha256} for f in stats.inputs
+                    {"path": f.path, "bytes": f.size, "sha256": f.sha256}
+                    for f in sorted(stats.inputs, key=lambda f: f.path)
                 ],
                 "skipped": dict(sorted(stats.files_skipped.items())),
             },

@@ -120,7 +120,8 @@ class Planner:
         # 1. exact duplicates: the smallest (id, file, line) of a content group is kept.
         reps: list[Keys] = []
         for members in self._members:
-            members.sort(key=lambda m: (m.id, m.file, m.line or 0))
+            # A published article (pinned by --previous) stays the kept copy.
+            members.sort(key=lambda m: (m.id not in pins, m.id, m.file, m.line or 0))
             reps.append(members[0])
         # 2. near-duplicate clusters over content groups.
         t0 = time.perf_counter()
@@ -191,8 +192,11 @@ class Planner:
                     plan.dropped[m.seq] = Dropped(reps[k].id, "near", sim)
                     plan.near_duplicates += 1
         if self._index is not None:
+            # Where each kept text really went (a pin can hold a record against its group).
             split_by_group = {
-                g: split_plan.split_of[group_key[g]] for g in range(len(reps)) if keeper[g] == g
+                g: plan.split_of[self._members[g][0].seq]
+                for g in range(len(reps))
+                if keeper[g] == g
             }
             t0 = time.perf_counter()
             plan.audit = self._index.cross_split_audit(split_by_group)
