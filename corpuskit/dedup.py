@@ -6,23 +6,17 @@ holds one compact signature per record (``num_perm`` little-endian uint32, 512 b
 and never a text, which keeps clustering and the cross-split audit in memory for millions of
 records.
 
-Pipeline of one text, all of it vectorised over a whole batch with numpy:
+Pipeline of one batch, all of it vectorised with numpy:
 
-1. **Normalise**: NFKC, then ``str.casefold`` - so width variants, ligatures and case do not
-   make copies look different.
-2. **Tokenise** (:func:`shingle_tokens`): a token is a maximal run of letters, combining marks
-   and digits (Unicode categories L*, M*, N*). Marks are included on purpose: Python's ``\\w``
-   excludes them and would cut Hindi or Arabic words into pieces. Scripts written without
-   spaces (Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar) become one token per character,
-   so their shingles are character n-grams and Chinese/Japanese copies still dedup. Everything
-   else (punctuation, symbols, spaces) separates tokens.
-3. **Shingle**: every run of ``shingle_size`` consecutive tokens is one shingle; a text with
+1. **Tokens** come from :class:`corpuskit.tokens.TokenBatch` (NFKC + casefold, runs of
+   letters/marks/digits, one token per character in scripts without spaces, 64-bit token
+   hashes): the same tokenisation the clean stage's repetition ratios use, computed once per
+   batch by the map stage.
+2. **Shingle**: every run of ``shingle_size`` consecutive tokens is one shingle; a text with
    fewer tokens uses all of them as its single shingle; a text with no tokens has no shingles.
-4. **Hash**: tokens are hashed from their code points (a polynomial hash, then a 64-bit
-   finaliser) and shingles by chaining token hashes - never with Python's ``hash()``, which is
-   salted per process. No shingle string is ever built: joining words in Python costs more
-   than everything else put together.
-5. **MinHash**: ``rensa``'s R-MinHash over the 64-bit shingle hashes (Rust, ~3 µs per 1 KB
+   Shingle hashes chain the token hashes: no shingle string is ever built (joining words in
+   Python costs more than everything else put together).
+3. **MinHash**: ``rensa``'s R-MinHash over the 64-bit shingle hashes (Rust, ~3 µs per 1 KB
    article). Its per-slot collision probability is the Jaccard similarity, which is all that
    LSH banding and :func:`estimate_jaccard` rely on.
 
@@ -41,15 +35,15 @@ import math
 import sys
 import unicodedata
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import numpy.typing as npt
 import rensa
 
 from corpuskit.errors import ConfigError
+from corpuskit.tokens import TOKENIZER_VERSION, TokenBatch, fmix64, token_strings
 
 __all__ = [
     "TOKENIZER_VERSION",
@@ -62,10 +56,8 @@ __all__ = [
     "shingle_tokens",
     "signature_scheme",
     "signatures",
+    "signatures_from_tokens",
 ]
-
-#: Bump whenever tokenisation or shingle hashing changes: old signatures stop being comparable.
-TOKENIZER_VERSION = 1
 
 #: Minimum probability that a pair at exactly the threshold shares at least one LSH band.
 #: The banding is chosen as the cheapest one that still meets it (see choose_bands_rows).
@@ -77,37 +69,11 @@ I64 = npt.NDArray[np.int64]
 
 _EMPTY_SLOT = np.uint32(0xFFFFFFFF)
 
-# Scripts written without spaces between words: one token per character (character n-grams).
-_PER_CHAR_BLOCKS: tuple[tuple[int, int], ...] = (
-    (0x0E00, 0x0E7F),  # Thai
-    (0x0E80, 0x0EFF),  # Lao
-    (0x1000, 0x109F),  # Myanmar
-    (0x1780, 0x17FF),  # Khmer
-    (0x2E80, 0x2FDF),  # CJK radicals, Kangxi radicals
-    (0x3005, 0x3007),  # 々 〆 〇
-    (0x3040, 0x30FF),  # Hiragana, Katakana
-    (0x31F0, 0x31FF),  # Katakana phonetic extensions
-    (0x3400, 0x4DBF),  # CJK extension A
-    (0x4E00, 0x9FFF),  # CJK unified ideographs
-    (0xF900, 0xFAFF),  # CJK compatibility ideographs
-    (0x20000, 0x3FFFF),  # CJK extensions B.. (SIP, TIP)
-)
-# Code points at or above this are classified as separators (tags, private use): building a
-# table for all of Unicode would cost 0.15 s per process for characters articles never contain.
-_TABLE_SIZE = 0x40000
-_SEP, _WORD, _CHAR = 0, 1, 2
-
-# Hash constants (odd 64-bit): polynomial base for tokens, chaining multiplier for shingles.
-_TOKEN_BASE = np.uint64(0x100000001B3)
-_TOKEN_LEN_MUL = np.uint64(0x9E3779B97F4A7C15)
+# Chaining multiplier for shingle hashes (odd 64-bit).
 _SHINGLE_MUL = np.uint64(0xC2B2AE3D27D4EB4F)
-_FMIX_C1 = np.uint64(0xFF51AFD7ED558CCD)
-_FMIX_C2 = np.uint64(0xC4CEB9FE1A85EC53)
-_S33 = np.uint64(33)
-
-# Signatures are computed in sub-batches of about this many code points: the numpy temporaries
-# (~60 bytes per code point) then stay in cache, which measured 1.5-2x faster than 2 M.
-_CHUNK_CHARS = 64_000
+# Shingles and signatures are computed this many tokens at a time: the numpy temporaries
+# (~80 bytes per token) stay in cache.
+_CHUNK_TOKENS = 16_384
 
 # Cluster building: buckets larger than this are not compared all-pairs (see NearDupIndex).
 _BIG_BUCKET = 64
@@ -209,88 +175,7 @@ def signature_scheme(config: NearDupConfig) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Tokenisation and hashing (map stage)
-
-
-@cache
-def _char_classes() -> npt.NDArray[np.uint8]:
-    """Class of every code point below _TABLE_SIZE; built once per process (~30 ms)."""
-    table = np.zeros(_TABLE_SIZE, dtype=np.uint8)
-    category = unicodedata.category
-    table[[c for c in range(_TABLE_SIZE) if category(chr(c))[0] in "LMN"]] = _WORD
-    for lo, hi in _PER_CHAR_BLOCKS:
-        block = table[lo : min(hi + 1, _TABLE_SIZE)]
-        block[block == _WORD] = _CHAR
-    return table
-
-
-def _normalise(text: str) -> str:
-    # The quick check is 5x cheaper than normalize() on text that is already NFKC (most of it).
-    if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
-    return text.casefold()
-
-
-def _fmix64(x: U64) -> U64:
-    """MurmurHash3's finaliser: spreads entropy so every bit of a shingle hash is usable."""
-    x = x ^ (x >> _S33)
-    x = x * _FMIX_C1
-    x = x ^ (x >> _S33)
-    x = x * _FMIX_C2
-    return x ^ (x >> _S33)
-
-
-@dataclass
-class _Tokens:
-    """Tokens of a batch of normalised texts, as flat arrays (no Python object per token)."""
-
-    codepoints: U32  # the joined batch, one entry per code point
-    in_token: npt.NDArray[np.bool_]  # per code point: part of a token
-    first: I64  # index of each token's first code point in `codepoints`
-    last: I64  # index one past each token's last code point
-    doc_counts: I64  # number of tokens of each text
-
-
-def _tokenise(normalised: Sequence[str]) -> _Tokens:
-    # "\n" between texts is a separator, so no token can span two texts.
-    joined = "\n".join(normalised)
-    cp = np.frombuffer(joined.encode("utf-32-le"), dtype="<u4")
-    # The table's last entry (U+3FFFF, a noncharacter) is a separator: it stands for every
-    # code point beyond the table.
-    cls = _char_classes()[np.minimum(cp, _TABLE_SIZE - 1)]
-    word = cls == _WORD
-    single = cls == _CHAR
-    prev_word = np.zeros_like(word)
-    prev_word[1:] = word[:-1]
-    next_word = np.zeros_like(word)
-    next_word[:-1] = word[1:]
-    first = np.flatnonzero(single | (word & ~prev_word))
-    last = np.flatnonzero(single | (word & ~next_word)) + 1
-    doc_starts = np.zeros(len(normalised), dtype=np.int64)
-    if len(normalised) > 1:
-        lengths = np.fromiter((len(t) + 1 for t in normalised[:-1]), np.int64, len(normalised) - 1)
-        np.cumsum(lengths, out=doc_starts[1:])
-    doc_of = np.searchsorted(doc_starts, first, side="right") - 1
-    doc_counts = np.bincount(doc_of, minlength=len(normalised)).astype(np.int64)
-    return _Tokens(cp, word | single, first, last, doc_counts)
-
-
-def _token_hashes(tokens: _Tokens) -> U64:
-    """64-bit hash per token: sum of code point * BASE**position, with the length mixed in."""
-    n_tokens = len(tokens.first)
-    if n_tokens == 0:
-        return np.zeros(0, dtype=np.uint64)
-    lengths = tokens.last - tokens.first
-    # Token code points only, token after token: each token is a contiguous run here.
-    chars = tokens.codepoints[tokens.in_token].astype(np.uint64)
-    run_start = np.zeros(n_tokens, dtype=np.int64)
-    np.cumsum(lengths[:-1], out=run_start[1:])
-    pos = np.arange(len(chars), dtype=np.int64) - np.repeat(run_start, lengths)
-    powers = np.full(int(lengths.max()), _TOKEN_BASE, dtype=np.uint64)
-    powers[0] = 1
-    powers = np.cumprod(powers, dtype=np.uint64)  # wraps modulo 2**64, as intended
-    raw = np.add.reduceat(chars * powers[pos], run_start)
-    return _fmix64(raw + lengths.astype(np.uint64) * _TOKEN_LEN_MUL)
+# Shingles and signatures (map stage)
 
 
 def _shingle_hashes(token_hashes: U64, doc_counts: I64, k: int) -> tuple[U64, U64]:
@@ -304,7 +189,7 @@ def _shingle_hashes(token_hashes: U64, doc_counts: I64, k: int) -> tuple[U64, U6
     for j in range(k):
         inside = pos + j < end_of
         nxt = token_hashes[np.minimum(pos + j, max(n_tokens - 1, 0))]
-        h = np.where(inside, _fmix64(h * _SHINGLE_MUL + nxt), h)
+        h = np.where(inside, fmix64(h * _SHINGLE_MUL + nxt), h)
     # A shingle starts wherever k tokens fit; a short text keeps its first (whole-text) one.
     short_start = np.repeat((doc_counts > 0) & (doc_counts < k), doc_counts) & (
         pos == np.repeat(doc_start[:-1], doc_counts)
@@ -317,33 +202,17 @@ def _shingle_hashes(token_hashes: U64, doc_counts: I64, k: int) -> tuple[U64, U6
 
 
 def shingle_tokens(text: str) -> list[str]:
-    """The tokens shingles are made of, for audits, tests and for explaining a match.
-
-    Normalisation: NFKC, then casefold. A token is a maximal run of Unicode letters, combining
-    marks and digits; Han, kana, Thai, Lao, Khmer and Myanmar characters are one token each
-    (those scripts do not put spaces between words, so their shingles are character n-grams).
-    Everything else separates tokens, so ``don't`` is ``don``, ``t``. The signature code uses
-    exactly these token boundaries.
-    """
-    normalised = _normalise(text)
-    toks = _tokenise([normalised])
-    bounds = zip(toks.first.tolist(), toks.last.tolist(), strict=True)
-    return [normalised[a:b] for a, b in bounds]
-
-
-def _chunks(texts: Sequence[str]) -> Iterator[Sequence[str]]:
-    start, size = 0, 0
-    for i, text in enumerate(texts):
-        size += len(text) + 1
-        if size >= _CHUNK_CHARS:
-            yield texts[start : i + 1]
-            start, size = i + 1, 0
-    if start < len(texts):
-        yield texts[start:]
+    """The tokens shingles are made of (see :mod:`corpuskit.tokens`), for audits and tests."""
+    return token_strings(text)
 
 
 def signatures(texts: Sequence[str], config: NearDupConfig) -> list[bytes]:
-    """MinHash signature of every text: ``num_perm`` little-endian uint32 each.
+    """MinHash signature of every text: ``num_perm`` little-endian uint32 each."""
+    return signatures_from_tokens(TokenBatch.from_texts(texts), config)
+
+
+def signatures_from_tokens(tokens: TokenBatch, config: NearDupConfig) -> list[bytes]:
+    """MinHash signature of every text of a tokenised batch.
 
     A batch API because the per-call overhead (numpy, rensa) is paid once per batch, not once
     per text. Deterministic across processes and machines: no salted hashing, fixed seed.
@@ -354,18 +223,30 @@ def signatures(texts: Sequence[str], config: NearDupConfig) -> list[bytes]:
     """
     out: list[bytes] = []
     width = config.signature_bytes
-    for chunk in _chunks(texts):
-        toks = _tokenise([_normalise(t) for t in chunk])
-        shingles, offsets = _shingle_hashes(
-            _token_hashes(toks), toks.doc_counts, config.shingle_size
-        )
+    for start, stop in _token_chunks(tokens.offsets):
+        part = tokens.slice(start, stop)
+        shingles, offsets = _shingle_hashes(part.hashes, part.counts, config.shingle_size)
         matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
             shingles, offsets, config.num_perm, config.seed
         )
-        buf = np.asarray(matrix.to_rows(), dtype="<u4").reshape(len(chunk), config.num_perm)
+        buf = np.asarray(matrix.to_rows(), dtype="<u4").reshape(stop - start, config.num_perm)
         raw = buf.tobytes()
-        out.extend(raw[i * width : (i + 1) * width] for i in range(len(chunk)))
+        out.extend(raw[i * width : (i + 1) * width] for i in range(stop - start))
     return out
+
+
+def _token_chunks(offsets: I64) -> list[tuple[int, int]]:
+    """Runs of texts holding about _CHUNK_TOKENS tokens each (a long text is a run alone)."""
+    n = len(offsets) - 1
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    while start < n:
+        limit = int(offsets[start]) + _CHUNK_TOKENS
+        stop = int(np.searchsorted(offsets, limit, side="right")) - 1
+        stop = min(max(stop, start + 1), n)
+        bounds.append((start, stop))
+        start = stop
+    return bounds
 
 
 # --------------------------------------------------------------------------------------------
@@ -545,7 +426,7 @@ class NearDupIndex:
         cols = matrix[:, band * rows : (band + 1) * rows].astype(np.uint64)
         h = np.full(len(matrix), np.uint64(band), dtype=np.uint64)
         for c in range(rows):
-            h = _fmix64(h * _SHINGLE_MUL + cols[:, c])
+            h = fmix64(h * _SHINGLE_MUL + cols[:, c])
         return h
 
     def _candidates(self, matrix: U32) -> _Candidates:

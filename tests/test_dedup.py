@@ -20,7 +20,7 @@ import rensa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpuskit import dedup
+from corpuskit import dedup, tokens
 from corpuskit.dedup import (
     AuditResult,
     NearDupConfig,
@@ -32,6 +32,7 @@ from corpuskit.dedup import (
     signatures,
 )
 from corpuskit.errors import ConfigError
+from corpuskit.tokens import TokenBatch
 
 CONFIG = NearDupConfig()
 
@@ -308,8 +309,8 @@ def test_big_bucket_of_unrelated_signatures_does_not_cluster(
 
 
 def test_signature_is_rensas_digest_as_little_endian_uint32() -> None:
-    toks = dedup._tokenise([dedup._normalise(FERRY)])
-    hashes, _ = dedup._shingle_hashes(dedup._token_hashes(toks), toks.doc_counts, 5)
+    toks = TokenBatch.from_texts([FERRY])
+    hashes, _ = dedup._shingle_hashes(toks.hashes, toks.counts, 5)
     digest = rensa.RMinHash.digest_matrix_from_token_hash_sets(
         [hashes.tolist()], CONFIG.num_perm, CONFIG.seed
     ).to_rows()[0]
@@ -337,7 +338,8 @@ def test_signatures_are_identical_in_a_fresh_process() -> None:
 
 
 def test_batching_does_not_change_signatures(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dedup, "_CHUNK_CHARS", 500)  # forces many sub-batches
+    monkeypatch.setattr(tokens, "_CHUNK_CHARS", 500)  # forces many tokenising sub-batches
+    monkeypatch.setattr(dedup, "_CHUNK_TOKENS", 50)  # and many signature sub-batches
     assert signatures(ALL_FIXTURES, CONFIG) == ALL_SIGS
     assert [_sig(t) for t in ALL_FIXTURES] == ALL_SIGS
 
@@ -417,8 +419,8 @@ def test_exact_jaccard_of_texts_without_tokens_is_zero() -> None:
 def test_signature_shingles_match_exact_jaccard_shingles() -> None:
     # The vectorised hashing and the string shingles must see the same sets.
     for text in ALL_FIXTURES:
-        toks = dedup._tokenise([dedup._normalise(text)])
-        hashes, _ = dedup._shingle_hashes(dedup._token_hashes(toks), toks.doc_counts, 5)
+        toks = TokenBatch.from_texts([text])
+        hashes, _ = dedup._shingle_hashes(toks.hashes, toks.counts, 5)
         assert len(np.unique(hashes)) == len(dedup._shingle_set(text, 5))
 
 
