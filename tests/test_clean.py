@@ -426,6 +426,37 @@ def test_c1_controls_repaired_as_cp1252(cleaner: Cleaner) -> None:
     )
 
 
+C1_LINES = [
+    "Certaines versions du monde sont l\x92expression directe du ressentiment.",
+    "Це\x96тест для нашої газети, і він пройшов добре.",
+    "He said \x93we will rebuild the bridge\x94 and left\x85",
+    "The fare is \x80 5\x81 for adults, \x9cuvre d\x92art included.",
+]
+
+
+@pytest.mark.parametrize("line", C1_LINES)
+def test_lone_c1_controls_are_mapped_without_ftfy_as_ftfy_would(
+    line: str, cleaner: Cleaner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ftfy
+
+    expected = ftfy.fix_text(line, clean_module._ftfy_config(False))
+    expected = expected.replace("\x81", "")  # undefined in cp1252: deleted as a control
+
+    def boom(*args: object, **kwargs: object) -> str:
+        raise AssertionError("ftfy called for lone C1 controls")
+
+    monkeypatch.setattr(ftfy, "fix_text", boom)
+    assert cleaner.clean(line, has_title=True).text == expected
+
+
+def test_c1_control_beside_utf8_mojibake_goes_to_ftfy(cleaner: Cleaner) -> None:
+    text = "The CafÃ© owners\x92 union met.\n\nThe mayor\x92s office agreed."
+    assert cleaner.clean(text, has_title=True).text == (
+        "The Café owners’ union met.\n\nThe mayor’s office agreed."
+    )
+
+
 def test_nfc_normalisation(cleaner: Cleaner) -> None:
     assert cleaner.clean("Cafe\u0301 prices rose.").text == "Café prices rose."
 
