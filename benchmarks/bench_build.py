@@ -29,9 +29,11 @@ a step's part of the build's wall time (``timings["total"]``: from reading the f
 to the manifest, without interpreter start-up). With ``--jobs 1`` every step runs in one
 process and is timed directly. With more jobs the map steps run in parallel workers and
 their seconds are summed over workers, so the map stage's wall time is attributed to the
-map steps in proportion to those seconds. The near-dup share counts
-``map.minhash`` plus the whole global stage (exact-dup grouping, LSH clustering, split
-assignment, audit): an upper bound on near-dup cost.
+map steps in proportion to those seconds. Tokenising (the words of each batch, read by
+both the repetition ratios of cleaning and MinHash) is a step of its own: the near-dup
+share counts ``map.minhash``, all of ``map.tokenise`` and the global stage's LSH clustering
+and audit (``global.near_dup``), an upper bound; "clean + tokenise" is what cleaning
+would cost if it alone needed the words.
 """
 
 from __future__ import annotations
@@ -290,7 +292,8 @@ def shares(run: Run) -> dict[str, float]:
     """Share of the build's wall time per step (see the module docstring)."""
     t = run.info["timings"]
     map_steps = {
-        k: t.get(f"map.{k}", 0.0) for k in ("validate+clean", "language", "minhash", "fingerprint")
+        k: t.get(f"map.{k}", 0.0)
+        for k in ("validate+clean", "tokenise", "language", "minhash", "fingerprint")
     }
     total = t["total"]
     out: dict[str, float] = {}
@@ -308,9 +311,13 @@ def shares(run: Run) -> dict[str, float]:
     out["other (card, manifest)"] = max(total - t["map"] - t["global"] - t["write"], 0.0) / total
     # The global stage also groups exact duplicates and assigns splits; only its LSH
     # clustering and audit ("global.near_dup", when the build reports it) are near-dup work.
+    # Tokenising is shared by the repetition ratios (cleaning) and MinHash (near-dup): the
+    # near-dup share counts all of it (an upper bound, as before tokens were shared), and
+    # "clean + tokenise" is what cleaning would cost if it alone needed the words.
     out["near-dup (minhash+global)"] = (
-        out["minhash"] + t.get("global.near_dup", t.get("global", 0.0)) / total
+        out["minhash"] + out["tokenise"] + t.get("global.near_dup", t.get("global", 0.0)) / total
     )
+    out["clean + tokenise"] = out["validate+clean"] + out["tokenise"]
     return out
 
 
@@ -397,8 +404,9 @@ def render(result: dict[str, Any]) -> str:
     out.append("")
 
     share_keys = list(next(iter(result["shares"].values())).keys())
-    order = [k for k in share_keys if k != "near-dup (minhash+global)"]
-    order.append("near-dup (minhash+global)")
+    summaries = ("near-dup (minhash+global)", "clean + tokenise")
+    order = [k for k in share_keys if k not in summaries]
+    order.extend(k for k in summaries if k in share_keys)
     labels = list(result["shares"])
     j1 = result["runs"].get("corpuskit jobs=1")
     rows = [
@@ -614,13 +622,16 @@ def main(argv: list[str] | None = None) -> int:
             t = chosen["corpuskit jobs=1"].info["timings"]
             result["step_seconds_jobs1"] = {
                 "validate+clean": t.get("map.validate+clean", 0.0),
+                "tokenise": t.get("map.tokenise", 0.0),
                 "language": t.get("map.language", 0.0),
                 "minhash": t.get("map.minhash", 0.0),
                 "fingerprint": t.get("map.fingerprint", 0.0),
                 "global": t.get("global", 0.0),
                 "write": t.get("write", 0.0),
                 "near-dup (minhash+global)": t.get("map.minhash", 0.0)
+                + t.get("map.tokenise", 0.0)
                 + t.get("global.near_dup", t.get("global", 0.0)),
+                "clean + tokenise": t.get("map.validate+clean", 0.0) + t.get("map.tokenise", 0.0),
             }
         else:
             result["step_seconds_jobs1"] = {}

@@ -39,12 +39,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from itertools import chain, repeat
-from operator import mul
 from pathlib import Path
 from typing import Any
 
 from corpuskit.errors import ConfigError
+from corpuskit.repetition import CLOSERS as _CLOSERS
+from corpuskit.repetition import LETTER_RE as _LETTER_RE
+from corpuskit.repetition import SENTENCE_END as _SENTENCE_END
+from corpuskit.repetition import NgramLimits, is_prose, ngram_verdicts
+from corpuskit.tokens import TokenBatch
 
 try:  # Python 3.11+
     import tomllib
@@ -77,16 +80,21 @@ class CleanConfig:
     """How to clean. Defaults suit news/web prose in any language.
 
     ``repetitive`` (a reason to reject the record as spam) is decided by Gopher-style
-    ratios (Rae et al. 2021, appendix A1), with Gopher's limits, measured on the text as it
-    enters the ``repetition`` step -- i.e. the ORIGINAL text, before duplicates are removed,
-    but after furniture is gone (a page's five "Read more »" lines are not spam) -- with
-    one exception: a paragraph, or the whole article, shown up to ``max_article_copies``
-    times is an extraction artifact that this step repairs, so it is counted once.
+    ratios (Rae et al. 2021, appendix A1), with Gopher's limits. Two of them count repeated
+    paragraphs, measured on the text as it enters the ``repetition`` step -- after furniture
+    is gone (a page's five "Read more »" lines are not spam), before duplicates are removed
+    -- with one exception: a paragraph, or the whole article, shown up to
+    ``max_article_copies`` times is an extraction artifact that this step repairs, so it is
+    counted once:
 
     * ``max_duplicate_line_fraction`` (0.30, Gopher's duplicate-line fraction): share of
       prose paragraphs that repeat an earlier one;
     * ``max_duplicate_char_fraction`` (0.20, Gopher's duplicate-line character fraction):
-      share of the characters that sit in such repeated paragraphs;
+      share of the characters that sit in such repeated paragraphs.
+
+    Two count repeated word n-grams in the cleaned text (:mod:`corpuskit.repetition`, which
+    reads the words the map stage tokenises once per batch for MinHash too):
+
     * ``max_top_ngram_fraction`` (0.20, Gopher's top-2-gram limit): share of word
       characters covered by the most frequent word 2-gram; 3- and 4-grams use Gopher's
       tighter 0.18 and 0.16 (this value minus 0.02 per extra word);
@@ -94,9 +102,7 @@ class CleanConfig:
       prose word characters covered by word 10-grams that occur more than once.
 
     "Prose" paragraphs have at least ``min_duplicate_paragraph_chars`` characters: short
-    lines (code, formulas, list items) repeat by nature, and Gopher's shorter 5-gram
-    limit flagged four of the 100 real readability pages (code tutorials, an RFC, Wikipedia's
-    reference list) while 10-grams over prose flag none. The n-gram ratios need at least
+    lines (code, formulas, list items) repeat by nature. The n-gram ratios need at least
     ``min_words_for_ngrams`` (50, Gopher's minimum document length) words.
     """
 
@@ -146,6 +152,15 @@ class CleanConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"clean option {name} must be a positive integer, got {value!r}")
+
+    @property
+    def ngram_limits(self) -> NgramLimits:
+        return NgramLimits(
+            max_top_fraction=self.max_top_ngram_fraction,
+            max_duplicate_fraction=self.max_duplicate_ngram_fraction,
+            min_words=self.min_words_for_ngrams,
+            min_prose_chars=self.min_duplicate_paragraph_chars,
+        )
 
 
 @dataclass
@@ -887,24 +902,7 @@ def _furniture(paras: list[str], line: _Matcher, tail: _Matcher) -> list[str]:
 # ---------------------------------------------------------------------------------------
 
 _WORD_RE = re.compile(r"\w+")
-# Characters that end a sentence, and closing quotes/brackets that may follow them.
-_SENTENCE_END = frozenset(".!?…。！？‼⁇⁈⁉")
-_CLOSERS = "\"'”’»)]}›」』）】〉》"
-_LETTER_RE = re.compile(r"[^\W\d_]")
 _MIN_REPEAT_UNIT = 50
-_LONG_PARAGRAPH = 150
-
-
-def _is_prose(para: str, min_chars: int) -> bool:
-    """A paragraph whose repetition is duplication, not structure.
-
-    Code lines, table rows, list items and headings repeat legitimately inside one
-    article; they are short or do not end like a sentence. Prose (and the spam that
-    imitates it) is long, or ends with sentence punctuation.
-    """
-    if len(para) < min_chars or _LETTER_RE.search(para) is None:
-        return False
-    return len(para) >= _LONG_PARAGRAPH or para.rstrip(_CLOSERS)[-1:] in _SENTENCE_END
 
 
 def _collapse_copies(para: str, max_copies: int) -> tuple[str, int]:
@@ -934,7 +932,7 @@ def _collapse_copies(para: str, max_copies: int) -> tuple[str, int]:
 def _dedupe(paras: list[str], config: CleanConfig) -> tuple[list[str], list[str], list[str]]:
     """(kept paragraphs, paragraphs to measure repetition on, the prose among the latter).
 
-    Only prose paragraphs (see ``_is_prose``) are deduplicated: other repeats are
+    Only prose paragraphs (see ``is_prose``) are deduplicated: other repeats are
     structure -- code lines, table rows, list items, "***". A short repeated paragraph
     that touches a removed copy (the title pasted again between two copies of an
     article) belongs to the copy and goes with it.
@@ -947,7 +945,7 @@ def _dedupe(paras: list[str], config: CleanConfig) -> tuple[list[str], list[str]
     copies = config.max_article_copies
     paras = [_collapse_copies(p, copies)[0] for p in paras]
     min_chars = config.min_duplicate_paragraph_chars
-    prose = [_is_prose(p, min_chars) for p in paras]
+    prose = [is_prose(p, min_chars) for p in paras]
     prose_paras = [p for p, is_prose in zip(paras, prose, strict=True) if is_prose]
     if len(set(prose_paras)) == len(prose_paras):
         return paras, paras, prose_paras
@@ -971,131 +969,36 @@ def _dedupe(paras: list[str], config: CleanConfig) -> tuple[list[str], list[str]
     kept = [p for p, gone in zip(paras, removed, strict=True) if not gone]
     measured: list[str] = []
     measured_prose: list[str] = []
-    for p, gone, is_prose in zip(paras, removed, prose, strict=True):
-        if not gone or (is_prose and counts[p] > copies):
+    for p, gone, p_is_prose in zip(paras, removed, prose, strict=True):
+        if not gone or (p_is_prose and counts[p] > copies):
             measured.append(p)
-            if is_prose:
+            if p_is_prose:
                 measured_prose.append(p)
     return kept, measured, measured_prose
 
 
-_DUPLICATE_NGRAM = 10
-# A run of _DUPLICATE_NGRAM words that each occur at least twice (see _may_repeat_ngram).
-_REPEATED_RUN_RE = re.compile(rb"[^\x00\x01]{%d}" % _DUPLICATE_NGRAM)
-
-
-def _words(text: str) -> list[str]:
-    r"""Lower-cased, whitespace-separated words.
-
-    Gopher also strips punctuation; that costs more than the rest of the ratios together
-    (``str.translate`` with a table or ``re.findall(r"\w+")`` take ~40 µs on 2 KB), and
-    spam repeats its punctuation along with its words.
-    """
-    return text.lower().split()
-
-
-def _may_repeat_ngram(words: list[str], counts: Counter[str]) -> bool:
-    """Whether some ``_DUPLICATE_NGRAM``-gram of ``words`` can occur twice.
-
-    Every word of a repeated n-gram occurs at least twice (``counts`` may over-count: it
-    holds at least the occurrences in ``words``), so without a run of n such words no
-    n-gram repeats. Each word's count becomes one byte and a regex looks for the run:
-    ~10 µs for 300 words, where building and hashing the 10-tuples took ~40 µs; the run
-    almost never exists in real prose.
-    """
-    try:
-        seen = bytes(map(counts.__getitem__, words))
-    except ValueError:  # a word occurs more than 255 times
-        seen = bytes(map(min, map(counts.__getitem__, words), repeat(2)))
-    return _REPEATED_RUN_RE.search(seen) is not None
-
-
-def _top_ngram_chars(words: list[str], n: int) -> int:
-    """Characters covered by the most frequent word n-gram (0 if nothing repeats)."""
-    counts = Counter(zip(*(words[i:] for i in range(n)), strict=False))
-    if not counts:
-        return 0
-    gram, top = counts.most_common(1)[0]
-    return top * sum(map(len, gram)) if top > 1 else 0
-
-
-def _duplicate_ngram_chars(words: list[str], n: int) -> int:
-    """Characters of the words covered by some n-gram that occurs more than once."""
-    grams = list(zip(*(words[i:] for i in range(n)), strict=False))
-    if len(set(grams)) == len(grams):  # the common case; a set is cheaper than a Counter
-        return 0
-    counts = Counter(grams)
-    covered = bytearray(len(words))
-    for i, c in enumerate(map(counts.__getitem__, grams)):
-        if c > 1:
-            covered[i : i + n] = b"\x01" * n
-    return sum(len(w) for w, flag in zip(words, covered, strict=True) if flag)
-
-
 def _repetition_verdict(
-    paras: list[str], config: CleanConfig, prose: list[str] | None = None
+    measured: list[str], prose: list[str], config: CleanConfig
 ) -> str | None:
-    """Gopher-style repetition ratios; the first one over its limit, as readable text.
-
-    Duplicate-line and duplicate-n-gram ratios count prose-sized paragraphs only (code,
-    list and formula lines repeat by nature); the top-n-gram ratios read the whole text,
-    so short-line spam ("Buy now!" x 30) is still caught. ``prose``: the prose paragraphs
-    of ``paras``, if the caller knows them.
-
-    On normal text every ratio is ruled out by a bound computed from one word count, so
-    splitting and counting the words once is most of the cost.
+    """Gopher's duplicate-paragraph ratios over the paragraphs ``_dedupe`` measured (and
+    their prose); the first over its limit, as readable text. The word n-gram ratios are
+    :mod:`corpuskit.repetition`'s: they need the words, which the map stage has per batch.
     """
-    if not paras:
+    if len(set(prose)) == len(prose):
         return None
-    min_chars = config.min_duplicate_paragraph_chars
-    if prose is None:
-        prose = [p for p in paras if _is_prose(p, min_chars)]
-    if len(set(prose)) < len(prose):
-        seen: set[str] = set()
-        dup_lines = dup_chars = 0
-        for p in prose:
-            if p in seen:
-                dup_lines += 1
-                dup_chars += len(p)
-            seen.add(p)
-        frac = dup_lines / len(prose)
-        if frac > config.max_duplicate_line_fraction:
-            return f"duplicate lines {frac:.2f} > {config.max_duplicate_line_fraction:.2f}"
-        frac = dup_chars / max(1, sum(map(len, paras)))
-        if frac > config.max_duplicate_char_fraction:
-            limit = config.max_duplicate_char_fraction
-            return f"duplicate line characters {frac:.2f} > {limit:.2f}"
-    if len(prose) == len(paras):
-        words = prose_words = _words("\n".join(paras))
-    else:  # split once, per paragraph, instead of once for all and once for the prose
-        split = [_words(p) for p in paras]
-        words = list(chain.from_iterable(split))
-        prose_set = set(prose)
-        prose_words = list(
-            chain.from_iterable(w for p, w in zip(paras, split, strict=True) if p in prose_set)
-        )
-    if len(words) < config.min_words_for_ngrams:
-        return None
-    # Characters per distinct word (count * length); their sum is all word characters.
-    unigrams = Counter(words)
-    weights = list(map(mul, unigrams.values(), map(len, unigrams)))
-    total = sum(weights) or 1
-    # An n-gram occurring c times covers c * sum(len(w)) <= n * max_w(count(w) * len(w))
-    # characters, so the unigram counts rule most n-gram counts out (they cost ~50 µs each).
-    heaviest = max(weights)
-    for n in (2, 3, 4):
-        limit = config.max_top_ngram_fraction - 0.02 * (n - 2)
-        if n * heaviest <= limit * total:
-            continue
-        frac = _top_ngram_chars(words, n) / total
-        if frac > limit:
-            return f"top {n}-gram {frac:.2f} > {limit:.2f}"
-    if len(prose_words) >= config.min_words_for_ngrams and _may_repeat_ngram(prose_words, unigrams):
-        n = _DUPLICATE_NGRAM
-        frac = _duplicate_ngram_chars(prose_words, n) / (sum(map(len, prose_words)) or 1)
-        if frac > config.max_duplicate_ngram_fraction:
-            limit = config.max_duplicate_ngram_fraction
-            return f"duplicate {n}-grams {frac:.2f} > {limit:.2f}"
+    seen: set[str] = set()
+    dup_lines = dup_chars = 0
+    for p in prose:
+        if p in seen:
+            dup_lines += 1
+            dup_chars += len(p)
+        seen.add(p)
+    frac = dup_lines / len(prose)
+    if frac > config.max_duplicate_line_fraction:
+        return f"duplicate lines {frac:.2f} > {config.max_duplicate_line_fraction:.2f}"
+    frac = dup_chars / max(1, sum(map(len, measured)))
+    if frac > config.max_duplicate_char_fraction:
+        return f"duplicate line characters {frac:.2f} > {config.max_duplicate_char_fraction:.2f}"
     return None
 
 
@@ -1293,23 +1196,59 @@ class Cleaner:
         self._tail = _Matcher.build([r for r in rules if r.kind == "tail"])
         self._lexicon = _Lexicon(config.lexicon_languages)
         self._steps = frozenset(config.steps)
+        self._ngram_limits = config.ngram_limits
 
     def clean_batch(self, texts: Sequence[str], has_title: Sequence[bool]) -> list[CleanResult]:
-        """Clean a batch (the unit the pipeline hands to a worker)."""
+        """Clean a batch: the same results as ``clean`` on each text, with the word n-gram
+        ratios measured for the whole batch at once."""
         if len(texts) != len(has_title):
             raise ValueError(
                 f"clean_batch got {len(texts)} texts but {len(has_title)} has_title flags"
             )
-        return [self.clean(t, h) for t, h in zip(texts, has_title, strict=True)]
+        results = [self.clean(t, h, ngrams=False) for t, h in zip(texts, has_title, strict=True)]
+        open_ = [r for r in results if r.repetitive is None]
+        cleaned = [r.text for r in open_]
+        for r, verdict in zip(open_, self.ngram_verdicts(cleaned), strict=True):
+            r.repetitive = verdict
+        return results
 
-    def clean(self, text: str, has_title: bool = False) -> CleanResult:
+    @property
+    def measures_ngrams(self) -> bool:
+        """Whether ``ngram_verdicts`` measures anything (the repetition step is on)."""
+        return self.config.enabled and "repetition" in self._steps
+
+    def ngram_verdicts(
+        self, texts: Sequence[str], tokens: TokenBatch | None = None
+    ) -> list[str | None]:
+        """The word n-gram repetition verdict of each cleaned text (None: not repetitive).
+
+        ``tokens``: ``TokenBatch.from_texts(texts)`` if the caller has it (the map stage
+        tokenises each batch once, for this and for MinHash).
+        """
+        if not self.measures_ngrams:
+            return [None] * len(texts)
+        if tokens is None:
+            tokens = TokenBatch.from_texts(texts)
+        return ngram_verdicts(texts, tokens, self._ngram_limits)
+
+    def clean(self, text: str, has_title: bool = False, *, ngrams: bool = True) -> CleanResult:
         """Clean one text.
 
         ``has_title`` says the record already has a title (from its metadata). The headline
         step then leaves the first paragraph in the text even when it repeats that title:
         the stage is not given the title to compare, a repeated headline costs one short
         line, and dropping a first paragraph that merely looks like a title loses prose.
+
+        ``ngrams=False`` leaves out the word n-gram ratios (``repetitive`` then reflects the
+        paragraph ratios only), for a caller that measures them per batch with
+        ``ngram_verdicts``.
         """
+        result = self._clean(text, has_title)
+        if ngrams and result.repetitive is None:
+            result.repetitive = self.ngram_verdicts([result.text])[0]
+        return result
+
+    def _clean(self, text: str, has_title: bool) -> CleanResult:
         if not self.config.enabled:
             out = text.strip()
             return CleanResult(out, None, [], max(0, len(text) - len(out)), None)
@@ -1364,7 +1303,7 @@ class Cleaner:
             if "repetition" in steps:
                 new_paras, measured, prose = _dedupe(paras, self.config)
                 if first_pass:
-                    repetitive = _repetition_verdict(measured, self.config, prose)
+                    repetitive = _repetition_verdict(measured, prose, self.config)
                 if new_paras != paras:
                     changed_now.add("repetition")
                 paras = new_paras

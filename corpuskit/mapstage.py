@@ -21,6 +21,7 @@ from corpuskit.clean import Cleaner
 from corpuskit.config import BuildConfig
 from corpuskit.record import Document, Provenance, RawRecord, Reason, Reject
 from corpuskit.sourceid import SourceIdRule
+from corpuskit.tokens import TokenBatch
 from corpuskit.validate import ValidationConfig, check_clean, check_raw
 
 REJECT_TEXT_CHARS = 10_000
@@ -103,10 +104,14 @@ def parse_published(value: Any) -> datetime | None:
 
 
 def process_batch(state: MapState, batch: Sequence[tuple[int, RawRecord | Reject]]) -> BatchResult:
-    """Validate, clean, tag and fingerprint one batch of ``(seq, record)`` pairs."""
+    """Validate, clean, tag and fingerprint one batch of ``(seq, record)`` pairs.
+
+    The batch's kept texts are tokenised once (:class:`~corpuskit.tokens.TokenBatch`) for
+    both the repetition ratios of cleaning and the MinHash signatures.
+    """
     cfg = state.config
     out = BatchResult(language_engine=state.detector.engine)
-    docs: list[tuple[int, Document]] = []
+    cleaned: list[tuple[int, Document, str]] = []  # with the raw text, for a later reject
     # Rejects are kept with their input position: the batch emits them in input order, so
     # the rejects config does not depend on where batch boundaries fall.
     rejects: list[tuple[int, Reject]] = []
@@ -125,19 +130,19 @@ def process_batch(state: MapState, batch: Sequence[tuple[int, RawRecord | Reject
         if isinstance(doc, Reject):
             rejects.append((seq, doc))
         else:
-            docs.append((seq, doc))
+            cleaned.append((seq, doc, item.text))
 
     t1 = time.perf_counter()
-    docs = _tag_languages(state, docs, rejects)
+    cleaned, tokens = _tokenise(state, cleaned, rejects)
     t2 = time.perf_counter()
+    docs, tokens = _check_ngrams(state, cleaned, tokens, rejects, out)
+    t3 = time.perf_counter()
+    docs, tokens = _tag_languages(state, docs, tokens, rejects)
+    t4 = time.perf_counter()
     signatures: list[bytes | None] = [None] * len(docs)
     if cfg.near_dup.enabled and docs:
-        try:
-            signatures = list(dedup.signatures([d.text for _, d in docs], cfg.near_dup))
-        except Exception:
-            for i, (_, d) in enumerate(docs):
-                signatures[i] = _one_signature(d.text, cfg)
-    t3 = time.perf_counter()
+        signatures = _signatures(docs, tokens, cfg)
+    t5 = time.perf_counter()
     for (seq, doc), sig in zip(docs, signatures, strict=True):
         if cfg.near_dup.enabled and sig is None:
             failure = RuntimeError("MinHash signature failed")
@@ -145,11 +150,95 @@ def process_batch(state: MapState, batch: Sequence[tuple[int, RawRecord | Reject
             continue
         _emit(doc, seq, sig, cfg, out)
     out.rejects = [r for _, r in sorted(rejects, key=lambda pair: pair[0])]
-    t4 = time.perf_counter()
+    t6 = time.perf_counter()
     out.seconds.update(
-        {"validate+clean": t1 - t0, "language": t2 - t1, "minhash": t3 - t2, "fingerprint": t4 - t3}
+        {
+            "validate+clean": (t1 - t0) + (t3 - t2),
+            "tokenise": t2 - t1,
+            "language": t4 - t3,
+            "minhash": t5 - t4,
+            "fingerprint": t6 - t5,
+        }
     )
     return out
+
+
+def _tokenise(
+    state: MapState, cleaned: list[tuple[int, Document, str]], rejects: list[tuple[int, Reject]]
+) -> tuple[list[tuple[int, Document, str]], TokenBatch | None]:
+    """One TokenBatch for the batch's cleaned texts, if a step needs words. A text that makes
+    tokenising raise becomes an ``internal_error`` reject (found by retrying one by one)."""
+    cfg = state.config
+    if not cleaned or not (cfg.near_dup.enabled or state.cleaner.measures_ngrams):
+        return cleaned, None
+    try:
+        return cleaned, TokenBatch.from_texts([d.text for _, d, _ in cleaned])
+    except Exception:
+        pass
+    survivors = []
+    for seq, doc, raw in cleaned:
+        try:
+            TokenBatch.from_texts([doc.text])
+        except Exception as exc:
+            rejects.append((seq, _internal_error(exc, doc.provenance, raw)))
+        else:
+            survivors.append((seq, doc, raw))
+    return survivors, TokenBatch.from_texts([d.text for _, d, _ in survivors])
+
+
+def _check_ngrams(
+    state: MapState,
+    cleaned: list[tuple[int, Document, str]],
+    tokens: TokenBatch | None,
+    rejects: list[tuple[int, Reject]],
+    out: BatchResult,
+) -> tuple[list[tuple[int, Document]], TokenBatch | None]:
+    """Reject repetitive texts (word n-gram ratios); count the cleaning of the others."""
+    texts = [d.text for _, d, _ in cleaned]
+    if state.cleaner.measures_ngrams and tokens is not None:
+        try:
+            verdicts = state.cleaner.ngram_verdicts(texts, tokens)
+        except Exception:
+            verdicts = [_one_verdict(state, text) for text in texts]
+    else:
+        verdicts = [None] * len(texts)
+    docs: list[tuple[int, Document]] = []
+    keep: list[bool] = []
+    for (seq, doc, raw), verdict in zip(cleaned, verdicts, strict=True):
+        if isinstance(verdict, Exception):
+            rejects.append((seq, _internal_error(verdict, doc.provenance, raw)))
+        elif verdict is not None:
+            rejects.append(
+                (seq, _reject(Reason.REPETITIVE, verdict, doc.provenance, raw, doc.source_id))
+            )
+        else:
+            out.clean_steps.update(doc.clean_flags)
+            out.chars_in += len(raw)
+            out.chars_removed += doc.chars_removed
+            docs.append((seq, doc))
+        keep.append(verdict is None)
+    if tokens is not None and len(docs) < len(cleaned):
+        tokens = tokens.select(keep)
+    return docs, tokens
+
+
+def _one_verdict(state: MapState, text: str) -> str | Exception | None:
+    try:
+        return state.cleaner.ngram_verdicts([text])[0]
+    except Exception as exc:
+        return exc
+
+
+def _signatures(
+    docs: list[tuple[int, Document]], tokens: TokenBatch | None, cfg: BuildConfig
+) -> list[bytes | None]:
+    """MinHash signatures of the kept texts; None for a text whose signature raised."""
+    try:
+        if tokens is None:
+            tokens = TokenBatch.from_texts([d.text for _, d in docs])
+        return list(dedup.signatures_from_tokens(tokens, cfg.near_dup))
+    except Exception:
+        return [_one_signature(d.text, cfg) for _, d in docs]
 
 
 def _one_signature(text: str, cfg: BuildConfig) -> bytes | None:
@@ -178,15 +267,12 @@ def _prepare(state: MapState, raw: RawRecord, out: BatchResult) -> Document | Re
     if problem:
         return _reject(problem[0], problem[1], raw.provenance, raw.text, source_id)
     given_title = str(meta["title"]).strip() if meta.get("title") else None
-    result = state.cleaner.clean(raw.text, has_title=given_title is not None)
+    result = state.cleaner.clean(raw.text, has_title=given_title is not None, ngrams=False)
     if result.repetitive:
         return _reject(Reason.REPETITIVE, result.repetitive, raw.provenance, raw.text, source_id)
     problem = check_clean(result.text, len(raw.text), state.validation)
     if problem:
         return _reject(problem[0], problem[1], raw.provenance, raw.text, source_id)
-    out.clean_steps.update(result.flags)
-    out.chars_in += len(raw.text)
-    out.chars_removed += result.chars_removed
     published = parse_published(meta.get("published"))
     if meta.get("published") and published is None:
         out.published_unparsed += 1
@@ -203,8 +289,11 @@ def _prepare(state: MapState, raw: RawRecord, out: BatchResult) -> Document | Re
 
 
 def _tag_languages(
-    state: MapState, docs: list[tuple[int, Document]], rejects: list[tuple[int, Reject]]
-) -> list[tuple[int, Document]]:
+    state: MapState,
+    docs: list[tuple[int, Document]],
+    tokens: TokenBatch | None,
+    rejects: list[tuple[int, Reject]],
+) -> tuple[list[tuple[int, Document]], TokenBatch | None]:
     cfg = state.config
     texts = [d.text for _, d in docs]
     try:
@@ -218,10 +307,12 @@ def _tag_languages(
                 guesses.append(None)
     tags = language.tag(guesses, cfg.language_threshold)
     kept: list[tuple[int, Document]] = []
+    keep: list[bool] = []
     wanted = set(cfg.languages)
     for (seq, doc), (code, score) in zip(docs, tags, strict=True):
         doc.language, doc.language_score = code, score
-        if wanted and code not in wanted:
+        keep.append(not wanted or code in wanted)
+        if not keep[-1]:
             detail = (
                 f"language {code} (score {score:.2f}) is not in "
                 f"--languages {','.join(cfg.languages)}"
@@ -231,7 +322,9 @@ def _tag_languages(
             )
             continue
         kept.append((seq, doc))
-    return kept
+    if tokens is not None and len(kept) < len(docs):
+        tokens = tokens.select(keep)
+    return kept, tokens
 
 
 def _emit(doc: Document, seq: int, sig: bytes | None, cfg: BuildConfig, out: BatchResult) -> None:

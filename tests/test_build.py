@@ -14,7 +14,7 @@ from corpuskit import BuildConfig, build, schema
 from corpuskit.errors import OutputError
 from corpuskit.pipeline import NothingKept
 
-from .conftest import SHARED, english_article
+from .conftest import FR_PARAS, SHARED, english_article
 
 
 def _load(path: Path, tmp_path: Path, config: str | None = None) -> datasets.DatasetDict:
@@ -149,6 +149,26 @@ def test_languages_filter_rejects_others_with_reason_language(
     )
     assert report.rejected["language"] == 2
     assert report.balanced()
+
+
+@pytest.mark.parametrize("languages", [(), ("en",)])
+def test_keyword_stuffing_is_rejected_as_repetitive(
+    write_corpus, tmp_path: Path, languages: tuple[str, ...]
+) -> None:
+    spam = " ".join(["cheap", "watches"] * 60) + " and more stuff here today."
+    files = {f"a{i}.txt": english_article(i) for i in range(6)}
+    files["spam.txt"] = spam
+    files["fr.txt"] = "\n\n".join(FR_PARAS)
+    src = write_corpus(files)
+    out = tmp_path / "out"
+    report = build([src], out, BuildConfig(name="x", min_chars=50, languages=languages))
+    assert report.rejected.get("repetitive") == 1
+    assert report.kept == (6 if languages else 7) and report.balanced()
+    rejects = pq.read_table(out / "rejects" / "rejects-00000-of-00001.parquet").to_pylist()
+    (spam_reject,) = [r for r in rejects if r["reason"] == "repetitive"]
+    assert spam_reject["file"].endswith("spam.txt")
+    assert spam_reject["detail"].startswith("top 2-gram")
+    assert spam_reject["text"] == spam
 
 
 def test_two_articles_fill_both_splits(write_corpus, tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import pickle
 import re
-from collections import Counter
 from pathlib import Path
 from unittest import mock
 
@@ -738,19 +737,6 @@ def test_reference_only_text_decodes_as_the_html_parser_does(parts: list[str]) -
 def test_entity_only_prose_is_decoded(cleaner: Cleaner) -> None:
     text = "  The mayor&#8217;s plan &#151; AT&T &amp; R&D &copyx; agree.\n\nIt &lt;works&gt;."
     assert cleaner.clean(text).text == ("The mayor’s plan — AT&T & R&D ©x; agree.\n\nIt <works>.")
-
-
-@settings(max_examples=500, deadline=None)
-@given(words=st.lists(st.sampled_from("abcdefgh"), max_size=120))
-def test_repeated_ngram_gate_never_misses_a_repeat(words: list[str]) -> None:
-    if clean_module._duplicate_ngram_chars(words, 10):
-        assert clean_module._may_repeat_ngram(words, Counter(words))
-
-
-def test_repeated_ngram_gate_copes_with_very_frequent_words() -> None:
-    words = ["the"] * 300 + [f"w{i}" for i in range(20)]
-    assert clean_module._may_repeat_ngram(words, Counter(words))
-    assert not clean_module._may_repeat_ngram(words[300:], Counter(words[300:]))
 
 
 def test_rule_caps_are_checked_per_matching_rule(tmp_path: Path) -> None:

@@ -28,10 +28,12 @@ from click.testing import CliRunner
 
 from corpuskit import BuildConfig, artifact, build, mapstage
 from corpuskit.cli import main
+from corpuskit.dedup import NearDupConfig
 from corpuskit.errors import CorpuskitError
 from corpuskit.mapstage import BatchResult, MapState
 from corpuskit.record import RawRecord
 from corpuskit.sources import SourceConfig
+from corpuskit.tokens import TokenBatch
 from corpuskit.verify import verify
 
 from .conftest import REPO, english_article
@@ -356,6 +358,30 @@ def test_a_record_that_makes_a_stage_raise_becomes_internal_error(
     assert reject["file"] == "poisoned/poison.txt"
     assert reject["detail"].startswith("ValueError: cleaner exploded at test_robustness.py:")
     assert POISON in reject["text"]  # the raw text is kept for debugging
+    _assert_accounted(out)
+
+
+@pytest.mark.parametrize("near_dups", [True, False])
+def test_a_text_that_makes_tokenising_raise_becomes_internal_error(
+    write_corpus: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, near_dups: bool
+) -> None:
+    src = _poisoned_corpus(write_corpus)
+    real = TokenBatch.from_texts.__func__  # type: ignore[attr-defined]
+
+    def from_texts(cls: type[TokenBatch], texts: Sequence[str]) -> TokenBatch:
+        if any(POISON in t for t in texts):
+            raise ValueError("tokeniser exploded")
+        return real(cls, texts)
+
+    monkeypatch.setattr(TokenBatch, "from_texts", classmethod(from_texts))
+    out = tmp_path / "out"
+    near_dup = NearDupConfig(enabled=near_dups)
+    report = build([src], out, BuildConfig(name="x", min_chars=50, batch_size=4, near_dup=near_dup))
+    assert report.rejected == {"internal_error": 1}
+    assert report.kept == 8 and report.balanced()
+    (reject,) = _rejects(out)
+    assert reject["file"] == "poisoned/poison.txt"
+    assert reject["detail"].startswith("ValueError: tokeniser exploded at test_robustness.py:")
     _assert_accounted(out)
 
 
