@@ -940,13 +940,19 @@ def _dedupe(paras: list[str], config: CleanConfig) -> tuple[list[str], list[str]
     Repetition this step repairs -- a paragraph or the whole article shown up to
     ``max_article_copies`` times, an extraction artifact -- must not get the repaired
     article rejected as spam, so the measured list holds such paragraphs once. Paragraphs
-    repeated more often than that stay in it with every copy.
+    repeated more often than that stay in it with every copy. When no paragraph repeats
+    (nearly always), there is nothing to measure and the prose list is left empty.
     """
     copies = config.max_article_copies
-    paras = [_collapse_copies(p, copies)[0] for p in paras]
+    unit = _MIN_REPEAT_UNIT
+    # _collapse_copies only acts on a paragraph whose opening recurs in it.
+    if any(len(p) >= 2 * unit and p.find(p[:unit], unit) >= 0 for p in paras):
+        paras = [_collapse_copies(p, copies)[0] for p in paras]
+    if len(set(paras)) == len(paras):
+        return paras, paras, []
     min_chars = config.min_duplicate_paragraph_chars
     prose = [is_prose(p, min_chars) for p in paras]
-    prose_paras = [p for p, is_prose in zip(paras, prose, strict=True) if is_prose]
+    prose_paras = [p for p, p_is_prose in zip(paras, prose, strict=True) if p_is_prose]
     if len(set(prose_paras)) == len(prose_paras):
         return paras, paras, prose_paras
     counts = Counter(prose_paras)
@@ -1104,6 +1110,9 @@ def _join_fragments(paras: list[str], lexicon: _Lexicon) -> list[str]:
     one paragraph; an unfinished run is more likely a list of lower-case items, so only
     glue-evidence joins (split words, end-of-line hyphens) are made in it.
     """
+    # A link needs a paragraph that starts in lower case: usually there is none.
+    if not any(map(str.islower, "".join([p[:1] for p in paras[1:]]))):
+        return paras
     out: list[str] = []
     vocab: Counter[str] | None = None
     i, n = 0, len(paras)
