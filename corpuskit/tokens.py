@@ -86,9 +86,14 @@ def _char_classes() -> npt.NDArray[np.uint8]:
 
 def normalise(text: str) -> str:
     """NFKC, then casefold: the text tokens are cut from."""
-    # The quick check is 5x cheaper than normalize() on text that is already NFKC (most of it).
+    # The quick check is 5x cheaper than normalize() on text that is already NFKC (most of
+    # it). A text that fails it usually has one "…" or "²" somewhere, so only its lines that
+    # fail are normalised (NFKC never acts across a line break: "\n" combines with nothing).
     if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
+        text = "\n".join(
+            line if unicodedata.is_normalized("NFKC", line) else unicodedata.normalize("NFKC", line)
+            for line in text.split("\n")
+        )
     return text.casefold()
 
 
@@ -175,8 +180,8 @@ def _token_bounds(text: str) -> tuple[npt.NDArray[np.uint32], I64, I64, Bools, B
     """(code points, token starts, token ends, in-token mask, per-character mask) of a text."""
     cp = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
     # The table's last entry (U+3FFFF, a noncharacter) is a separator: it stands for every
-    # code point beyond the table.
-    cls = _char_classes()[np.minimum(cp, _TABLE_SIZE - 1)]
+    # code point beyond the table ("clip" maps them to it).
+    cls = _char_classes().take(cp, mode="clip")
     word = cls == _WORD
     single = cls == _CHAR
     prev_word = np.zeros_like(word)
@@ -200,25 +205,52 @@ def _tokenise_chunk(texts: Sequence[str]) -> tuple[U64, I64, Bools, I64]:
     doc_of = np.searchsorted(doc_starts, first, side="right") - 1
     doc_counts = np.bincount(doc_of, minlength=len(normalised)).astype(np.int64)
     token_lengths = (last - first).astype(np.int64)
-    return _hash_tokens(cp[in_token], token_lengths), token_lengths, single[first], doc_counts
+    hashes = _hash_tokens(cp, in_token, first, token_lengths)
+    return hashes, token_lengths, single[first], doc_counts
 
 
-def _hash_tokens(chars: npt.NDArray[np.uint32], lengths: I64) -> U64:
-    """64-bit hash per token: sum of code point * BASE**position, with the length mixed in.
+def _hash_tokens(cp: npt.NDArray[np.uint32], in_token: Bools, first: I64, lengths: I64) -> U64:
+    """64-bit hash per token: the sum of its code points times BASE**(position in the
+    token), modulo 2**64, with the length mixed in.
 
-    ``chars`` are the tokens' code points, token after token (each token is a contiguous run).
+    Computed without positions: every code point is weighted by BASE**(its index in the
+    chunk), the weights are summed per token, and the sum is brought back to the token's
+    own start with BASE**-start (BASE is odd, so it has an inverse modulo 2**64).
     """
-    n_tokens = len(lengths)
-    if n_tokens == 0:
+    if len(first) == 0:
         return np.zeros(0, dtype=np.uint64)
-    run_start = np.zeros(n_tokens, dtype=np.int64)
-    np.cumsum(lengths[:-1], out=run_start[1:])
-    pos = np.arange(len(chars), dtype=np.int64) - np.repeat(run_start, lengths)
-    powers = np.full(int(lengths.max()), _TOKEN_BASE, dtype=np.uint64)
-    powers[0] = 1
-    powers = np.cumprod(powers, dtype=np.uint64)  # wraps modulo 2**64, as intended
-    raw = np.add.reduceat(chars.astype(np.uint64) * powers[pos], run_start)
+    powers, inverses = _powers(len(cp))
+    weighted = np.where(in_token, cp, 0).astype(np.uint64)
+    weighted *= powers[: len(cp)]
+    # Each sum runs from a token's start to the next token's: separators weigh 0.
+    raw = np.add.reduceat(weighted, first) * inverses[first]
     return fmix64(raw + lengths.astype(np.uint64) * _TOKEN_LEN_MUL)
+
+
+_TOKEN_BASE_INVERSE = np.uint64(pow(int(_TOKEN_BASE), -1, 2**64))
+# Power tables up to this many code points are kept (2 MB); a longer text (one article of
+# over 128k characters) gets its own.
+_KEEP_POWERS = 1 << 17
+
+
+def _powers(n: int) -> tuple[U64, U64]:
+    """BASE**i and BASE**-i modulo 2**64 for i < n (at least)."""
+    size = max(1024, 1 << (n - 1).bit_length())
+    return _power_tables(size) if size <= _KEEP_POWERS else _build_powers(size)
+
+
+@cache
+def _power_tables(size: int) -> tuple[U64, U64]:
+    return _build_powers(size)
+
+
+def _build_powers(size: int) -> tuple[U64, U64]:
+    powers = np.full(size, _TOKEN_BASE, dtype=np.uint64)
+    powers[0] = 1
+    inverses = np.full(size, _TOKEN_BASE_INVERSE, dtype=np.uint64)
+    inverses[0] = 1
+    # cumprod wraps modulo 2**64, as intended.
+    return np.cumprod(powers, dtype=np.uint64), np.cumprod(inverses, dtype=np.uint64)
 
 
 def token_strings(text: str) -> list[str]:

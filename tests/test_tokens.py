@@ -68,3 +68,32 @@ def test_sub_batches_do_not_change_the_tokens(texts: list[str]) -> None:
         tokens._CHUNK_CHARS = saved
     for field in ("hashes", "lengths", "is_char", "offsets"):
         assert np.array_equal(getattr(chunked, field), getattr(whole, field))
+
+
+def _reference_hash(token: str) -> int:
+    """The token hash as defined: sum of code point * BASE**i mod 2**64, length mixed in,
+    then MurmurHash3's finaliser (signatures recorded in manifests depend on it)."""
+    mask = 2**64 - 1
+    raw = 0
+    for i, ch in enumerate(token):
+        raw = (raw + ord(ch) * pow(0x100000001B3, i, 2**64)) & mask
+    x = (raw + len(token) * 0x9E3779B97F4A7C15) & mask
+    x ^= x >> 33
+    x = (x * 0xFF51AFD7ED558CCD) & mask
+    x ^= x >> 33
+    x = (x * 0xC4CEB9FE1A85EC53) & mask
+    return x ^ (x >> 33)
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.text(max_size=120), max_size=6))
+def test_token_hashes_are_the_defined_polynomial_hash(texts: list[str]) -> None:
+    batch = TokenBatch.from_texts(texts)
+    expected = [_reference_hash(w) for t in texts for w in token_strings(t)]
+    assert batch.hashes.tolist() == expected
+
+
+def test_long_texts_hash_like_short_ones() -> None:
+    word = "harbour"
+    long_text = ("x " * 70_000) + word  # past the kept power tables
+    assert TokenBatch.from_texts([long_text]).hashes[-1] == _reference_hash(word)
