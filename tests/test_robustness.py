@@ -27,6 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 from corpuskit import BuildConfig, artifact, build, mapstage
+from corpuskit import clean as clean_module
 from corpuskit.cli import main
 from corpuskit.dedup import NearDupConfig
 from corpuskit.errors import CorpuskitError
@@ -382,6 +383,27 @@ def test_a_text_that_makes_tokenising_raise_becomes_internal_error(
     (reject,) = _rejects(out)
     assert reject["file"] == "poisoned/poison.txt"
     assert reject["detail"].startswith("ValueError: tokeniser exploded at test_robustness.py:")
+    _assert_accounted(out)
+
+
+def test_a_text_that_makes_the_ngram_ratios_raise_becomes_internal_error(
+    write_corpus: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = _poisoned_corpus(write_corpus)
+    real = clean_module.ngram_verdicts
+
+    def ngram_verdicts(texts: Sequence[str], *args: Any) -> list[str | None]:
+        if any(POISON in t for t in texts):
+            raise ZeroDivisionError("ratio exploded")
+        return real(texts, *args)
+
+    monkeypatch.setattr(clean_module, "ngram_verdicts", ngram_verdicts)
+    out = tmp_path / "out"
+    report = build([src], out, BuildConfig(name="x", min_chars=50, batch_size=4))
+    assert report.rejected == {"internal_error": 1}
+    assert report.kept == 8 and report.balanced()
+    (reject,) = _rejects(out)
+    assert reject["detail"].startswith("ZeroDivisionError: ratio exploded at test_robustness.py:")
     _assert_accounted(out)
 
 
