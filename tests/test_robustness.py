@@ -344,6 +344,17 @@ def _poisoned_corpus(write_corpus: Any) -> Path:
     return write_corpus(files, "poisoned")
 
 
+def _assert_only_the_poison_is_an_internal_error(out: Path, report: Any, detail: str) -> None:
+    """The poisoned record is the one internal_error (with its raw text); the 8 others kept."""
+    assert report.rejected == {"internal_error": 1}
+    assert report.kept == 8 and report.balanced()
+    (reject,) = _rejects(out)
+    assert reject["file"] == "poisoned/poison.txt"
+    assert reject["detail"].startswith(f"{detail} at test_robustness.py:")
+    assert POISON in reject["text"]  # the raw text is kept for debugging
+    _assert_accounted(out)
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_record_that_makes_a_stage_raise_becomes_internal_error(
     write_corpus: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
@@ -353,13 +364,7 @@ def test_a_record_that_makes_a_stage_raise_becomes_internal_error(
     out = tmp_path / "out"
     with _deadline(120):
         report = build([src], out, BuildConfig(name="x", min_chars=50, jobs=jobs, batch_size=3))
-    assert report.rejected == {"internal_error": 1}
-    assert report.kept == 8 and report.balanced()
-    (reject,) = _rejects(out)
-    assert reject["file"] == "poisoned/poison.txt"
-    assert reject["detail"].startswith("ValueError: cleaner exploded at test_robustness.py:")
-    assert POISON in reject["text"]  # the raw text is kept for debugging
-    _assert_accounted(out)
+    _assert_only_the_poison_is_an_internal_error(out, report, "ValueError: cleaner exploded")
 
 
 @pytest.mark.parametrize("near_dups", [True, False])
@@ -378,12 +383,7 @@ def test_a_text_that_makes_tokenising_raise_becomes_internal_error(
     out = tmp_path / "out"
     near_dup = NearDupConfig(enabled=near_dups)
     report = build([src], out, BuildConfig(name="x", min_chars=50, batch_size=4, near_dup=near_dup))
-    assert report.rejected == {"internal_error": 1}
-    assert report.kept == 8 and report.balanced()
-    (reject,) = _rejects(out)
-    assert reject["file"] == "poisoned/poison.txt"
-    assert reject["detail"].startswith("ValueError: tokeniser exploded at test_robustness.py:")
-    _assert_accounted(out)
+    _assert_only_the_poison_is_an_internal_error(out, report, "ValueError: tokeniser exploded")
 
 
 def test_a_text_that_makes_the_ngram_ratios_raise_becomes_internal_error(
@@ -400,11 +400,7 @@ def test_a_text_that_makes_the_ngram_ratios_raise_becomes_internal_error(
     monkeypatch.setattr(clean_module, "ngram_verdicts", ngram_verdicts)
     out = tmp_path / "out"
     report = build([src], out, BuildConfig(name="x", min_chars=50, batch_size=4))
-    assert report.rejected == {"internal_error": 1}
-    assert report.kept == 8 and report.balanced()
-    (reject,) = _rejects(out)
-    assert reject["detail"].startswith("ZeroDivisionError: ratio exploded at test_robustness.py:")
-    _assert_accounted(out)
+    _assert_only_the_poison_is_an_internal_error(out, report, "ZeroDivisionError: ratio exploded")
 
 
 def test_a_failing_language_batch_falls_back_to_one_text_at_a_time(
