@@ -728,8 +728,6 @@ def _reference_value(match: re.Match[str]) -> str | None:
     return value
 
 
-
-
 def _decode_references(text: str) -> str | None:
     """``_html_to_text(text)`` without the parser, for text whose only markup is character
     references (the common case: "&#8217;" in scraped prose), else None.

@@ -223,30 +223,15 @@ def signatures_from_tokens(tokens: TokenBatch, config: NearDupConfig) -> list[by
     """
     out: list[bytes] = []
     width = config.signature_bytes
-    for start, stop in _token_chunks(tokens.offsets):
-        part = tokens.slice(start, stop)
+    for _, part in tokens.chunks(_CHUNK_TOKENS):
         shingles, offsets = _shingle_hashes(part.hashes, part.counts, config.shingle_size)
         matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
             shingles, offsets, config.num_perm, config.seed
         )
-        buf = np.asarray(matrix.to_rows(), dtype="<u4").reshape(stop - start, config.num_perm)
+        buf = np.asarray(matrix.to_rows(), dtype="<u4").reshape(len(part), config.num_perm)
         raw = buf.tobytes()
-        out.extend(raw[i * width : (i + 1) * width] for i in range(stop - start))
+        out.extend(raw[i * width : (i + 1) * width] for i in range(len(part)))
     return out
-
-
-def _token_chunks(offsets: I64) -> list[tuple[int, int]]:
-    """Runs of texts holding about _CHUNK_TOKENS tokens each (a long text is a run alone)."""
-    n = len(offsets) - 1
-    bounds: list[tuple[int, int]] = []
-    start = 0
-    while start < n:
-        limit = int(offsets[start]) + _CHUNK_TOKENS
-        stop = int(np.searchsorted(offsets, limit, side="right")) - 1
-        stop = min(max(stop, start + 1), n)
-        bounds.append((start, stop))
-        start = stop
-    return bounds
 
 
 # --------------------------------------------------------------------------------------------

@@ -136,6 +136,8 @@ def process_batch(state: MapState, batch: Sequence[tuple[int, RawRecord | Reject
     cleaned, tokens = _tokenise(state, cleaned, rejects)
     t2 = time.perf_counter()
     docs, tokens = _check_ngrams(state, cleaned, tokens, rejects, out)
+    if not cfg.near_dup.enabled:
+        tokens = None  # nothing reads them any more
     t3 = time.perf_counter()
     docs, tokens = _tag_languages(state, docs, tokens, rejects)
     t4 = time.perf_counter()

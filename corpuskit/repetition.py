@@ -212,15 +212,9 @@ def _suspects(tokens: TokenBatch, limits: NgramLimits) -> npt.NDArray[np.bool_]:
     make a text a suspect, never clear one. On normal prose B is a few percent of T and runs
     of nine repeated bigrams do not occur, so about one article in a thousand is a suspect.
     """
-    n_docs = len(tokens)
-    suspects = np.zeros(n_docs, dtype=bool)
-    start = 0
-    while start < n_docs:
-        limit = int(tokens.offsets[start]) + _CHUNK_TOKENS
-        stop = int(np.searchsorted(tokens.offsets, limit, side="right")) - 1
-        stop = min(max(stop, start + 1), n_docs)
-        suspects[start:stop] = _chunk_suspects(tokens.slice(start, stop), limits)
-        start = stop
+    suspects = np.zeros(len(tokens), dtype=bool)
+    for start, part in tokens.chunks(_CHUNK_TOKENS):
+        suspects[start : start + len(part)] = _chunk_suspects(part, limits)
     return suspects
 
 

@@ -154,6 +154,17 @@ class TokenBatch:
         mask = np.repeat(keep, self.counts)
         return TokenBatch(self.hashes[mask], self.lengths[mask], self.is_char[mask], offsets)
 
+    def chunks(self, max_tokens: int) -> Iterator[tuple[int, TokenBatch]]:
+        """(first text, batch) runs of whole texts with about ``max_tokens`` tokens each (a
+        longer text is a run alone), so numpy temporaries per run stay in cache."""
+        start, n = 0, len(self)
+        while start < n:
+            limit = int(self.offsets[start]) + max_tokens
+            stop = int(np.searchsorted(self.offsets, limit, side="right")) - 1
+            stop = min(max(stop, start + 1), n)
+            yield start, self.slice(start, stop)
+            start = stop
+
     def slice(self, start: int, stop: int) -> TokenBatch:
         """Texts ``start:stop`` (views, no copy)."""
         a, b = int(self.offsets[start]), int(self.offsets[stop])
