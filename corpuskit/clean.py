@@ -449,12 +449,6 @@ _PUNCT_CHARS = "‘’‚‛′“”„‟″‐‑‒–—―"
 _PUNCT_RE = re.compile(f"[{_PUNCT_CHARS}]")
 # Every character any part of this step acts on: invisible, line-breaking, C1 controls,
 # and the lead characters of mojibake.
-_SUSPECT = (
-    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\xc2-\xc5\xcc-\xdb\xe0-\xf0\u180e"
-    "\u200b\u2028\u2029\u2060-\u2064\ufeff\ufff9-\ufffc\ud800-\udfff"
-)
-_SUSPECT_RE = re.compile(f"[{_SUSPECT}]")
-_PUNCT_SUSPECT_RE = re.compile(f"[{_SUSPECT}{_PUNCT_CHARS}]")
 # Characters the step acts on by themselves: exactly those of _LINEBREAK_RE and
 # _INVISIBLE_RE (which includes the C1 controls of _MOJIBAKE_RE).
 _ACTED_ON = (
@@ -510,18 +504,19 @@ def _unicode(text: str, normalize_punctuation: bool, plain: bool = False) -> str
     """The unicode step. ``plain``: the caller's ``_PLAIN_RE`` scan of ``text`` found nothing.
 
     One fast scan decides whether there is any repair to do; normal text then only needs
-    NFC, which ``is_normalized`` confirms without building a copy.
+    NFC. ``normalize`` runs the quick check itself and returns the very same object when
+    the text passes it (faster than ``is_normalized``, which on a failing text normalises
+    just to compare, so that the caller would normalise twice).
     """
     work = _UNICODE_WORK_PUNCT_RE if normalize_punctuation else _UNICODE_WORK_RE
     if not plain:
         plain = work.search(text) is None
     passes = 6
     if plain:
-        if text.isascii() or unicodedata.is_normalized("NFC", text):
+        if text.isascii():
             return text
         composed = unicodedata.normalize("NFC", text)
-        suspect = _PUNCT_SUSPECT_RE if normalize_punctuation else _SUSPECT_RE
-        if suspect.search(composed) is None:
+        if composed is text or composed == text or work.search(composed) is None:
             return composed
         # Composing can make a mojibake lead ("A" + U+0302 is "Â"), so this text goes on
         # to the fixpoint below, whose first pass would have produced exactly ``composed``.
@@ -535,7 +530,7 @@ def _unicode(text: str, normalize_punctuation: bool, plain: bool = False) -> str
         if fixed == text:
             break
         text = fixed
-        if work.search(text) is None and unicodedata.is_normalized("NFC", text):
+        if work.search(text) is None:  # a pass leaves the text NFC
             break
     return text
 
@@ -552,28 +547,42 @@ def _repair_line(line: str, normalize_punctuation: bool) -> str:
     return ftfy.fix_text(_HSPACE_RE.sub(" ", line).strip(" "), _ftfy_config(normalize_punctuation))
 
 
+# C1 controls cp1252 leaves undefined: _map_c1 keeps them, the step then deletes them.
+_UNMAPPED_C1_RE = re.compile("[\x81\x8d\x8f\x90\x9d]")
+
+
 def _unicode_pass(text: str, normalize_punctuation: bool) -> str:
-    if _LINEBREAK_RE.search(text):  # before ftfy, which would delete \x0b and \x0c
+    """One round of repairs. A single scan (``findall`` of the work pattern: a few matches
+    on real text) lists what there is to repair, so each repair below runs only when its
+    characters are present, instead of each scanning the whole text to find out."""
+    work = _UNICODE_WORK_PUNCT_RE if normalize_punctuation else _UNICODE_WORK_RE
+    found = work.findall(text)
+    chars = "".join(found)  # short: the characters to act on
+    if _LINEBREAK_RE.search(chars):  # before ftfy, which would delete \x0b and \x0c
         text = _LINEBREAK_RE.sub("\n", text)
-    if _INVISIBLE_NOT_C1_RE.search(text):  # C1 controls are left for ftfy to map
+    if _INVISIBLE_NOT_C1_RE.search(chars):  # C1 controls are left for ftfy to map
         text = _INVISIBLE_NOT_C1_RE.sub("", text)
-    if _MOJIBAKE_RE.search(text):
-        if _LEAD_SEQUENCE_RE.search(text) is None:
-            text = _map_c1(text)
-        else:
-            text = "\n".join(
-                _repair_line(line, normalize_punctuation)
-                if _LEAD_SEQUENCE_RE.search(line)
-                else _map_c1(line)
-                for line in text.split("\n")
-            )
-    if _INVISIBLE_RE.search(text):
-        text = _INVISIBLE_RE.sub("", text)
+        # A deletion can join a mojibake sequence ("Ã" ZWSP "©"): look again.
+        found = work.findall(text)
+        chars = "".join(found)
+    # A match longer than one character is a UTF-8 lead sequence (see _work_re).
+    sequences = any(len(m) > 1 for m in found)
+    if sequences:
+        text = "\n".join(
+            _repair_line(line, normalize_punctuation)
+            if _LEAD_SEQUENCE_RE.search(line)
+            else _map_c1(line)
+            for line in text.split("\n")
+        )
+        if _INVISIBLE_RE.search(text):
+            text = _INVISIBLE_RE.sub("", text)
+    elif _C1_RE.search(chars):
+        text = _map_c1(text)
+        if _UNMAPPED_C1_RE.search(chars):
+            text = _INVISIBLE_RE.sub("", text)
     if normalize_punctuation and _PUNCT_RE.search(text):
         text = text.translate(_PUNCT_TABLE)
-    if not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
-    return text
+    return unicodedata.normalize("NFC", text)
 
 
 # ---------------------------------------------------------------------------------------
