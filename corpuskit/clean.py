@@ -42,6 +42,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from corpuskit import regexinfo
 from corpuskit.errors import ConfigError
 from corpuskit.repetition import CLOSERS as _CLOSERS
 from corpuskit.repetition import LETTER_RE as _LETTER_RE
@@ -329,20 +330,36 @@ class _Matcher:
     wrapping every rule in one made the alternation twice as slow. Rules that refer to
     groups by number keep the old layout (``(rule)|(rule)``), whose numbering they may
     rely on.
+
+    A rule that can start with nearly any character (``(?:[^\\s,]+ ){1,4}latest news``) is
+    entered by sre on every paragraph: it stays out of the alternation and is tried only
+    when the paragraph holds a literal each of its matches holds (``gated``; see
+    :mod:`corpuskit.regexinfo`). The two most expensive packaged rules are such rules.
     """
 
     combined: tuple[tuple[bool, re.Pattern[str], tuple[int, ...]], ...]
+    gated: tuple[tuple[bool, tuple[str, ...], re.Pattern[str], int], ...]
     single: tuple[tuple[bool, re.Pattern[str], int], ...]
     longest: int
 
     @classmethod
     def build(cls, rules: Sequence[Rule]) -> _Matcher:
         combined = []
+        gated = []
         for case_sensitive in (False, True):
             members = [r for r in rules if r.case_sensitive == case_sensitive]
+            wrap = any(_GROUP_REFERENCE_RE.search(r.pattern) for r in members)
+            if not wrap:
+                ungated = []
+                for r in members:
+                    literals = _gate_literals(r.pattern)
+                    if literals is None:
+                        ungated.append(r)
+                    else:
+                        gated.append((case_sensitive, literals, re.compile(r.pattern), r.max_chars))
+                members = ungated
             if not members:
                 continue
-            wrap = any(_GROUP_REFERENCE_RE.search(r.pattern) for r in members)
             caps: list[int] = [0]  # group 0 is the whole match
             parts = []
             for r in members:
@@ -358,7 +375,12 @@ class _Matcher:
                 ) from None
             combined.append((case_sensitive, compiled, tuple(caps)))
         single = tuple((r.case_sensitive, re.compile(r.pattern), r.max_chars) for r in rules)
-        return cls(tuple(combined), single, max((r.max_chars for r in rules), default=0))
+        return cls(
+            tuple(combined),
+            tuple(gated),
+            single,
+            max((r.max_chars for r in rules), default=0),
+        )
 
     def matches(self, para: str, lower: str | None = None) -> bool:
         """Whether a rule matches ``para`` (``lower`` is ``para.lower()`` if known)."""
@@ -376,7 +398,22 @@ class _Matcher:
                     n <= cap and single.match(para if cs else lower)
                     for cs, single, cap in self.single
                 )
+        for case_sensitive, literals, rx, cap in self.gated:
+            if n <= cap:
+                text = para if case_sensitive else lower
+                for literal in literals:
+                    if literal in text:
+                        if rx.match(text):
+                            return True
+                        break
         return False
+
+
+def _gate_literals(pattern: str) -> tuple[str, ...] | None:
+    """The literals to gate a rule on, if it is better tried alone (see ``_Matcher``)."""
+    if regexinfo.first_chars(pattern) is not None:
+        return None  # sre skips it cheaply inside the alternation
+    return regexinfo.required_literals(pattern)
 
 
 # ---------------------------------------------------------------------------------------
@@ -872,26 +909,28 @@ def _tail_start(paras: list[str], is_line: list[bool], is_header: list[bool]) ->
     return None
 
 
-def _furniture(paras: list[str], line: _Matcher, tail: _Matcher) -> list[str]:
+def _furniture(paras: list[str], line: _Matcher, tail: _Matcher, either: _Matcher) -> list[str]:
     """Tail block, then furniture lines; repeated until nothing changes (idempotent).
 
     Each paragraph is matched against the rules once: after a removal the survivors'
     verdicts are known, so later rounds cost no regex work. Only paragraphs short enough
-    for some rule are looked at, and most articles have no match at all: they come back
-    untouched after one length test per paragraph.
+    for some rule are looked at, and most articles have no match at all: one ``either``
+    match (the line and tail rules in one alternation) clears such a paragraph, and only
+    a paragraph it matches is asked which kind of rule that was.
     """
     n = len(paras)
-    limit = max(line.longest, tail.longest)
+    limit = either.longest
     is_line = [False] * n
     is_header = [False] * n
     found = False
     for i, p in enumerate(paras):
         if len(p) <= limit:
             lower = p.lower()
-            # A header that is the first paragraph is never cut, so it is not looked for.
-            is_line[i] = line.matches(p, lower)
-            is_header[i] = i > 0 and tail.matches(p, lower)
-            found = found or is_line[i] or is_header[i]
+            if either.matches(p, lower):
+                # A header that is the first paragraph is never cut, so it is not looked for.
+                is_line[i] = line.matches(p, lower)
+                is_header[i] = i > 0 and tail.matches(p, lower)
+                found = found or is_line[i] or is_header[i]
     if not found:
         return paras
     while True:
@@ -1210,6 +1249,7 @@ class Cleaner:
         self.rules: tuple[Rule, ...] = tuple(rules)
         self._line = _Matcher.build([r for r in rules if r.kind == "line"])
         self._tail = _Matcher.build([r for r in rules if r.kind == "tail"])
+        self._either = _Matcher.build(rules)
         self._lexicon = _Lexicon(config.lexicon_languages)
         self._steps = frozenset(config.steps)
         self._ngram_limits = config.ngram_limits
@@ -1312,7 +1352,7 @@ class Cleaner:
         while True:
             changed_now: set[str] = set()
             if "furniture" in steps:
-                new_paras = _furniture(paras, self._line, self._tail)
+                new_paras = _furniture(paras, self._line, self._tail, self._either)
                 if new_paras != paras:
                     changed_now.add("furniture")
                 paras = new_paras
