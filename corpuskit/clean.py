@@ -484,8 +484,6 @@ _PUNCT_TABLE = str.maketrans(
 )  # fmt: skip
 _PUNCT_CHARS = "‘’‚‛′“”„‟″‐‑‒–—―"
 _PUNCT_RE = re.compile(f"[{_PUNCT_CHARS}]")
-# Every character any part of this step acts on: invisible, line-breaking, C1 controls,
-# and the lead characters of mojibake.
 # Characters the step acts on by themselves: exactly those of _LINEBREAK_RE and
 # _INVISIBLE_RE (which includes the C1 controls of _MOJIBAKE_RE).
 _ACTED_ON = (
