@@ -551,7 +551,7 @@ def _unicode(text: str, normalize_punctuation: bool, plain: bool = False) -> str
         if text.isascii():
             return text
         composed = unicodedata.normalize("NFC", text)
-        if composed is text or composed == text or work.search(composed) is None:
+        if composed == text or work.search(composed) is None:
             return composed
         # Composing can make a mojibake lead ("A" + U+0302 is "Â"), so this text goes on
         # to the fixpoint below, whose first pass would have produced exactly ``composed``.
@@ -949,6 +949,13 @@ _WORD_RE = re.compile(r"\w+")
 _MIN_REPEAT_UNIT = 50
 
 
+def _may_be_copies(para: str) -> bool:
+    """Whether the paragraph's opening recurs in it: needed for it to be a text written
+    2+ times (a repeat unit is at least ``_MIN_REPEAT_UNIT`` long); nearly never true."""
+    unit = _MIN_REPEAT_UNIT
+    return len(para) >= 2 * unit and para.find(para[:unit], unit) >= 0
+
+
 def _collapse_copies(para: str, max_copies: int) -> tuple[str, int]:
     """(unit, copies) when the paragraph is one text written 2+ times, else (para, 1).
 
@@ -957,9 +964,9 @@ def _collapse_copies(para: str, max_copies: int) -> tuple[str, int]:
     least ``_MIN_REPEAT_UNIT`` long, so the paragraph's opening characters recur at the
     period; when they recur nowhere (nearly always) there is nothing to look for.
     """
-    n = len(para)
-    if n < 2 * _MIN_REPEAT_UNIT or para.find(para[:_MIN_REPEAT_UNIT], _MIN_REPEAT_UNIT) < 0:
+    if not _may_be_copies(para):
         return para, 1
+    n = len(para)
     spaced = para + " "
     period = (spaced + spaced).find(spaced, 1)
     if period < len(spaced) and period - 1 >= _MIN_REPEAT_UNIT:
@@ -988,9 +995,7 @@ def _dedupe(paras: list[str], config: CleanConfig) -> tuple[list[str], list[str]
     (nearly always), there is nothing to measure and the prose list is left empty.
     """
     copies = config.max_article_copies
-    unit = _MIN_REPEAT_UNIT
-    # _collapse_copies only acts on a paragraph whose opening recurs in it.
-    if any(len(p) >= 2 * unit and p.find(p[:unit], unit) >= 0 for p in paras):
+    if any(map(_may_be_copies, paras)):
         paras = [_collapse_copies(p, copies)[0] for p in paras]
     if len(set(paras)) == len(paras):
         return paras, paras, []
