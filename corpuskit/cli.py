@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any, NoReturn
 
 import click
 
-from corpuskit import EXAMPLE_CORPUS, __version__
+from corpuskit import EXAMPLE_CORPUS, __version__, interrupts
 from corpuskit.errors import BuildInterrupted, CorpuskitError
 
 EPILOG_MAIN = """\b
@@ -54,17 +53,13 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-def _raise_interrupt(signum: int, _frame: Any) -> None:
-    raise BuildInterrupted(f"interrupted by {signal.Signals(signum).name}")
-
-
 class Main(click.Group):
     """Turns every failure into one line and an exit code, never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
-            return super().invoke(ctx)
+            with interrupts.stop_on_sigterm():
+                return super().invoke(ctx)
         except (KeyboardInterrupt, BuildInterrupted):
             _fail(
                 "build interrupted; the previous artifact (if any) is untouched and the "
@@ -83,8 +78,6 @@ class Main(click.Group):
                 "run with CORPUSKIT_DEBUG=1 to see the traceback and report it)",
                 1,
             )
-        finally:
-            signal.signal(signal.SIGTERM, previous)
 
 
 @click.group(cls=Main, epilog=EPILOG_MAIN, context_settings={"help_option_names": ["-h", "--help"]})
@@ -287,11 +280,16 @@ def build(
     """
     from dataclasses import replace
 
-    from corpuskit import pipeline
-    from corpuskit.clean import CLEAN_STEPS, CleanConfig
-    from corpuskit.config import BuildConfig, parse_languages
-    from corpuskit.dedup import NearDupConfig
-    from corpuskit.sources import SourceConfig
+    # A second of imports (datasets, pyarrow, ...): Ctrl-C there is delivered once they
+    # are done. A KeyboardInterrupt raised inside the code that `dataclass` or
+    # `namedtuple` exec()s leaves CPython flagged to kill itself with SIGINT at exit, so
+    # the build exited by signal instead of with 130, and a module half-imported.
+    with interrupts.deferred():
+        from corpuskit import pipeline
+        from corpuskit.clean import CLEAN_STEPS, CleanConfig
+        from corpuskit.config import BuildConfig, parse_languages
+        from corpuskit.dedup import NearDupConfig
+        from corpuskit.sources import SourceConfig
 
     if example:
         sources = (*sources, Path(EXAMPLE_CORPUS))

@@ -17,12 +17,13 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import forkserver
+from multiprocessing import forkserver, resource_tracker
 from typing import Any, Protocol, TypeVar
 
+from corpuskit import interrupts
 from corpuskit.errors import CorpuskitError
 from corpuskit.procs import process_alive
 
@@ -33,7 +34,9 @@ R = TypeVar("R")
 class Executor(Protocol):
     def map(
         self, factory: Callable[[], Any], fn: Callable[[Any, B], R], batches: Iterable[B]
-    ) -> Iterator[R]: ...
+    ) -> Generator[R, None, None]:
+        """Results in submission order; ``close()`` stops the work still in flight."""
+        ...
 
 
 class InlineExecutor:
@@ -41,7 +44,7 @@ class InlineExecutor:
 
     def map(
         self, factory: Callable[[], Any], fn: Callable[[Any, B], R], batches: Iterable[B]
-    ) -> Iterator[R]:
+    ) -> Generator[R, None, None]:
         state = factory()
         for batch in batches:
             yield fn(state, batch)
@@ -51,7 +54,8 @@ _worker_state: dict[str, Any] = {}
 
 
 def _init_worker(factory: Callable[[], Any], build_pid: int) -> None:
-    # Ctrl-C reaches the whole process group. Interrupts are the parent's to handle (it
+    # Ctrl-C reaches the whole process group; workers are started with SIGINT blocked
+    # (see _start_forkserver) and ignore it too. Interrupts are the parent's to handle (it
     # stops the pool and removes the temporary folder); an idle worker hit by SIGINT
     # would only print a KeyboardInterrupt traceback under the CLI's one-line message.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -106,7 +110,7 @@ class PoolExecutor:
 
     def map(
         self, factory: Callable[[], Any], fn: Callable[[Any, B], R], batches: Iterable[B]
-    ) -> Iterator[R]:
+    ) -> Generator[R, None, None]:
         # A corpus that fits in one batch is not worth a pool's start-up (a second or so
         # to import and build every worker's state): run it here.
         batches = iter(batches)
@@ -118,23 +122,24 @@ class PoolExecutor:
 
     def _pool_map(
         self, factory: Callable[[], Any], fn: Callable[[Any, B], R], batches: Iterable[B]
-    ) -> Iterator[R]:
+    ) -> Generator[R, None, None]:
         ctx = multiprocessing.get_context("forkserver")
         _start_forkserver()
         pending: deque[Future[str]] = deque()
-        with (
-            tempfile.TemporaryDirectory(prefix="corpuskit-pool-") as spool,
-            ProcessPoolExecutor(
+        with tempfile.TemporaryDirectory(prefix="corpuskit-pool-") as spool:
+            pool = ProcessPoolExecutor(
                 max_workers=self.jobs,
                 mp_context=ctx,
                 initializer=_init_worker,
                 initargs=(factory, os.getpid()),
-            ) as pool,
-        ):
+            )
             finished = False
             try:
                 for batch in batches:
-                    pending.append(pool.submit(_run, fn, batch, spool))
+                    # submit() may start a worker: a signal half-way through would leave
+                    # it reading a closed pipe (a traceback on stderr), so it waits.
+                    with interrupts.deferred():
+                        pending.append(pool.submit(_run, fn, batch, spool))
                     if len(pending) >= 2 * self.jobs:
                         yield _collect(pending.popleft().result())
                 while pending:
@@ -147,31 +152,31 @@ class PoolExecutor:
                     "or use --jobs 1 to process in one process"
                 ) from exc
             finally:
-                if not finished:
-                    # Drop the batches not yet started. Not with future.cancel() here: on
-                    # Python 3.11, when the pool breaks at the same moment (a worker killed
-                    # along with us by a group SIGTERM, or dying first), the pool's manager
-                    # thread sets an exception on every pending future, dies on the
-                    # cancelled one (InvalidStateError) and the interpreter then hangs at
-                    # exit. shutdown() cancels them from that thread instead.
-                    pool.shutdown(wait=False, cancel_futures=True)
+                # Join every worker before the build goes on or exits, even when a second
+                # signal arrives: a worker still starting up when its parent is gone
+                # prints a traceback, one not joined outlives the build. Workers ignore
+                # SIGINT, so this waits for at most the batches already running.
+                # cancel_futures drops the batches not yet started from the pool's own
+                # thread (on Python 3.11, future.cancel() racing a breaking pool killed
+                # that thread and hung the interpreter at exit).
+                with interrupts.deferred():
+                    pool.shutdown(wait=True, cancel_futures=not finished)
 
 
 def _start_forkserver() -> None:
-    """Start multiprocessing's fork server with SIGINT ignored, if it is not running yet.
+    """Start multiprocessing's fork server with SIGINT blocked, if it is not running yet.
 
-    Workers are forked from the fork server and inherit its disposition, so they ignore
-    Ctrl-C from their first instruction; the handler ``_init_worker`` sets comes too late
-    for a worker still starting up, which Ctrl-C killed with a traceback, breaking the
-    pool. A Ctrl-C during the few milliseconds of this call is ignored.
+    Workers are forked from the fork server and inherit its signal mask, so Ctrl-C never
+    reaches them, even while they start up (before ``_init_worker`` can ignore it); the
+    build process alone handles it. A signal that reaches the build process during this
+    call is delivered when the call returns.
     """
-    if threading.current_thread() is not threading.main_thread():
-        return  # signal handlers can only be changed from the main thread
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        forkserver.ensure_running()
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    with interrupts.deferred():
+        # The resource tracker first: starting it unblocks SIGINT on its way out, which
+        # would undo the block below if the fork server started it.
+        resource_tracker.ensure_running()
+        with interrupts.blocked_for_children():
+            forkserver.ensure_running()
 
 
 def make_executor(jobs: int) -> Executor:

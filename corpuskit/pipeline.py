@@ -7,6 +7,7 @@ build never leaves a half-written artifact behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -202,23 +203,25 @@ def build(
         executor = make_executor(config.jobs)
         state = mapstage.MapState(config) if config.jobs <= 1 else None
         factory = (lambda: state) if state is not None else partial(mapstage.make_state, config)
-        for result in executor.map(
-            factory, mapstage.process_batch, _batches(items, config.batch_size)
-        ):
-            for row in result.rows:
-                spill.add(row)
-            planner.add(result.keys)
-            for r in result.rejects:
-                rejected[str(r.reason)] += 1
-                rejects.write(_reject_row(r))
-            clean_steps.update(result.clean_steps)
-            report.chars_in += result.chars_in
-            report.chars_removed += result.chars_removed
-            report.source_rule_misses += result.source_rule_misses
-            report.published_unparsed += result.published_unparsed
-            report.read += len(result.rows) + len(result.rejects)
-            step_seconds.update(result.seconds)
-            report.language_engine = result.language_engine
+        results = executor.map(factory, mapstage.process_batch, _batches(items, config.batch_size))
+        # closing(): on an error or interrupt the pool is shut down here, in order, not
+        # whenever the garbage collector finalises the generator (at interpreter exit).
+        with contextlib.closing(results):
+            for result in results:
+                for row in result.rows:
+                    spill.add(row)
+                planner.add(result.keys)
+                for r in result.rejects:
+                    rejected[str(r.reason)] += 1
+                    rejects.write(_reject_row(r))
+                clean_steps.update(result.clean_steps)
+                report.chars_in += result.chars_in
+                report.chars_removed += result.chars_removed
+                report.source_rule_misses += result.source_rule_misses
+                report.published_unparsed += result.published_unparsed
+                report.read += len(result.rows) + len(result.rejects)
+                step_seconds.update(result.seconds)
+                report.language_engine = result.language_engine
         report.timings["map"] = time.perf_counter() - t0
         report.timings.update({f"map.{k}": v for k, v in step_seconds.items()})
         report.rejected = dict(rejected)
