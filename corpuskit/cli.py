@@ -103,7 +103,17 @@ def _csv(value: str | None) -> tuple[str, ...]:
 )
 @click.option("--name", help="Dataset name (card title, load id). Default: the --out folder name.")
 @click.option("--example", is_flag=True, help="Build the example corpus bundled with corpuskit.")
-@click.option("--force", "-f", is_flag=True, help="Replace a non-empty --out folder.")
+@click.option(
+    "--force",
+    "-f",
+    is_flag=True,
+    help="Replace the artifact in --out. Never replaces a folder corpuskit did not build.",
+)
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="If another build is writing --out, wait for it to finish instead of failing.",
+)
 @click.option(
     "--eval-ratio",
     type=float,
@@ -245,6 +255,7 @@ def build(
     name: str | None,
     example: bool,
     force: bool,
+    wait: bool,
     eval_ratio: float,
     seed: int,
     jobs: int,
@@ -336,7 +347,7 @@ def build(
         ),
         near_dup=replace(NearDupConfig(), enabled=not no_near_dups, threshold=near_threshold),
     )
-    report = pipeline.build(sources, out, config, force=force)
+    report = pipeline.build(sources, out, config, force=force, wait=wait)
     if report_path is not None:
         report_path.write_text(json.dumps(report.to_json(), indent=2, default=str) + "\n")
     if not quiet:

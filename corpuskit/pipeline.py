@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpuskit import artifact, card, mapstage, schema
+from corpuskit.artifact import MANIFEST
 from corpuskit.config import BuildConfig
 from corpuskit.errors import CorpuskitError
 from corpuskit.executors import make_executor
@@ -34,8 +35,6 @@ from corpuskit.sources import SourceStats, iter_records
 from corpuskit.spill import Spill
 from corpuskit.split import EVAL, SPLITS, TRAIN
 from corpuskit.writer import ShardWriter, SplitFiles, checksums, sha256_file
-
-MANIFEST = "corpuskit.json"
 
 
 class NothingKept(CorpuskitError):
@@ -177,14 +176,21 @@ def build(
     out: str | os.PathLike[str],
     config: BuildConfig | None = None,
     force: bool = False,
+    wait: bool = False,
 ) -> BuildReport:
-    """Build the artifact for ``sources`` into ``out``; returns what was counted."""
+    """Build the artifact for ``sources`` into ``out``; returns what was counted.
+
+    ``force``: replace an existing artifact (never a folder corpuskit did not build).
+    ``wait``: wait for another build of ``out`` to finish instead of failing at once.
+    Raises ``CorpuskitError`` subclasses: ``OutputError`` for an unusable ``out``
+    (checked before any work), ``NothingKept``, ``SourceError``, ``ConfigError``.
+    """
     config = config or BuildConfig()
     out_path = Path(out)
     report = BuildReport(name=config.name, out=str(out_path))
-    pins = read_pins(config.previous) if config.previous else {}
     t0 = time.perf_counter()
-    with artifact.staging(out_path, force) as tmp:
+    with artifact.staging(out_path, force, sources, wait) as tmp:
+        pins = read_pins(config.previous) if config.previous else {}
         stats = SourceStats()
         # Arguments are read in a fixed order, so `build a b` and `build b a` agree.
         items = iter_records(sorted(sources, key=os.fspath), config.source, stats)

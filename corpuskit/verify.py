@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -29,11 +29,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from corpuskit.artifact import MANIFEST, walk
 from corpuskit.errors import CorpuskitError
 from corpuskit.sources.discover import render_name
 from corpuskit.writer import sha256_file
 
-MANIFEST = "corpuskit.json"
 CARD = "README.md"
 
 #: Folders whose Parquet rows the manifest's counts describe.
@@ -163,7 +163,7 @@ class _Checker:
         return listed
 
     def strays(self, listed: set[str]) -> None:
-        for rel in _walk(self.root):
+        for rel in walk(self.root):
             if rel != MANIFEST and rel not in listed:
                 self.problem(rel, "not listed in corpuskit.json (a stray file)")
 
@@ -380,15 +380,3 @@ def _safe_relative(rel: str) -> bool:
         return False
     path = PurePosixPath(rel)
     return not path.is_absolute() and ".." not in path.parts and rel == path.as_posix()
-
-
-def _walk(root: Path) -> Iterator[str]:
-    """Every non-folder entry below ``root`` (files, links, anything else), as POSIX
-    relative paths; symbolic links are reported, never followed."""
-    for folder, dirs, files in os.walk(root):
-        base = Path(folder)
-        for name in sorted(files):
-            yield (base / name).relative_to(root).as_posix()
-        for name in sorted(dirs):
-            if (base / name).is_symlink():
-                yield (base / name).relative_to(root).as_posix()

@@ -87,3 +87,31 @@ def small_corpus(write_corpus: Callable[..., Path]) -> Path:
     files["site-b/short.txt"] = "Breaking news."
     files["site-a/logo.png"] = b"\x89PNG\r\n\x1a\n"
     return write_corpus(files)
+
+
+def fake_artifact(root: Path, files: dict[str, str]) -> Path:
+    """A folder that passes for a corpuskit artifact: ``files`` plus a manifest listing
+    them (the fields that make a folder corpuskit's to replace)."""
+    import hashlib
+    import json
+
+    root.mkdir(parents=True, exist_ok=True)
+    listed = {}
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        listed[rel] = hashlib.sha256(text.encode()).hexdigest()
+    manifest = {"name": root.name, "versions": {"corpuskit": "0"}, "files": listed}
+    (root / "corpuskit.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return root
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` and its bytes, by POSIX relative path: what "the
+    artifact is byte-identical" and "the folder is untouched" compare."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }

@@ -14,7 +14,7 @@ from corpuskit import BuildConfig, build, schema
 from corpuskit.errors import OutputError
 from corpuskit.pipeline import NothingKept
 
-from .conftest import FR_PARAS, SHARED, english_article
+from .conftest import FR_PARAS, SHARED, english_article, files_of
 
 
 def _load(path: Path, tmp_path: Path, config: str | None = None) -> datasets.DatasetDict:
@@ -22,13 +22,6 @@ def _load(path: Path, tmp_path: Path, config: str | None = None) -> datasets.Dat
         str(path), config, cache_dir=str(tmp_path / "hf-cache"), verification_mode="all_checks"
     )
 
-
-def _files(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture
@@ -95,7 +88,7 @@ def test_manifest_counts_add_up(built: tuple[Path, object]) -> None:
     }
 
 
-def test_manifest_checksums_match_the_files(built: tuple[Path, object]) -> None:
+def test_manifest_checksums_match_thefiles_of(built: tuple[Path, object]) -> None:
     import hashlib
 
     out, _ = built
@@ -122,7 +115,7 @@ def test_rebuild_is_byte_identical(small_corpus: Path, tmp_path: Path) -> None:
     cfg = BuildConfig(name="news", min_chars=50)
     build([small_corpus], tmp_path / "a", cfg)
     build([small_corpus], tmp_path / "b", cfg)
-    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+    assert files_of(tmp_path / "a") == files_of(tmp_path / "b")
 
 
 def test_jobs_do_not_change_the_artifact(small_corpus: Path, tmp_path: Path) -> None:
@@ -130,7 +123,7 @@ def test_jobs_do_not_change_the_artifact(small_corpus: Path, tmp_path: Path) -> 
     build(
         [small_corpus], tmp_path / "b", BuildConfig(name="news", min_chars=50, jobs=2, batch_size=3)
     )
-    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+    assert files_of(tmp_path / "a") == files_of(tmp_path / "b")
 
 
 def test_existing_output_is_refused_without_force(
@@ -212,4 +205,4 @@ def test_a_pool_build_with_many_batches_equals_an_inline_build(
     build(
         [small_corpus], tmp_path / "b", BuildConfig(name="news", min_chars=50, jobs=2, batch_size=2)
     )
-    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+    assert files_of(tmp_path / "a") == files_of(tmp_path / "b")

@@ -44,24 +44,25 @@ def test_name_defaults_to_the_out_folder(small_corpus: Path, tmp_path: Path) -> 
     assert json.loads((out / "corpuskit.json").read_text())["name"] == "peace-talks"
 
 
-def test_non_empty_out_without_force_fails_with_one_line(
+def test_an_existing_artifact_without_force_fails_with_one_line(
     small_corpus: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine")
-    result = run("build", str(small_corpus), "--out", str(out))
+    assert run("build", str(small_corpus), "--out", str(out), "-q").exit_code == 0
+    before = (out / "corpuskit.json").read_bytes()
+    result = run("build", str(small_corpus), "--out", str(out), "--seed", "1")
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and "--force" in result.output
-    assert (out / "keep.txt").read_text() == "mine"
+    assert (out / "corpuskit.json").read_bytes() == before
 
 
-def test_force_replaces_the_output(small_corpus: Path, tmp_path: Path) -> None:
+def test_force_replaces_an_artifact(small_corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "old.txt").write_text("old")
-    assert run("build", str(small_corpus), "--out", str(out), "--force", "-q").exit_code == 0
-    assert not (out / "old.txt").exists()
+    assert run("build", str(small_corpus), "--out", str(out), "-q").exit_code == 0
+    before = (out / "corpuskit.json").read_bytes()
+    result = run("build", str(small_corpus), "--out", str(out), "--force", "--seed", "1", "-q")
+    assert result.exit_code == 0
+    assert (out / "corpuskit.json").read_bytes() != before
 
 
 def test_missing_source_is_a_usage_error(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ from corpuskit.pipeline import NothingKept
 from corpuskit.record import Provenance, RawRecord, Reason
 from corpuskit.verify import verify
 
-from .conftest import DE_PARAS, EN_WORDS, FR_PARAS
+from .conftest import DE_PARAS, EN_WORDS, FR_PARAS, files_of
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
 settings.register_profile(
@@ -349,13 +349,6 @@ def input_folders(draw: st.DrawFn) -> Corpus:
     return corpus
 
 
-def _files(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
 
 def _load_all_checks(path: Path, cache: Path) -> Any:
     import datasets
@@ -427,7 +420,7 @@ def _check_build(tmp: Path, corpus: Corpus, config: BuildConfig) -> None:
     assert result.ok, result.problems
 
     build([src], tmp / "b", config)
-    assert _files(out) == _files(tmp / "b")
+    assert files_of(out) == files_of(tmp / "b")
 
     ds = _load_all_checks(out, tmp / "hf-cache")
     assert sum(split.num_rows for split in ds.values()) == report.kept

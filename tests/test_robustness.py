@@ -37,7 +37,7 @@ from corpuskit.sources import SourceConfig
 from corpuskit.tokens import TokenBatch
 from corpuskit.verify import verify
 
-from .conftest import REPO, english_article
+from .conftest import REPO, english_article, fake_artifact, files_of
 
 #: Articles in the corpus the kill tests interrupt: enough that the map stage alone takes
 #: a few seconds, so a signal sent just after the temporary folder appears always lands
@@ -52,13 +52,6 @@ _REAL_PROCESS_BATCH = mapstage.process_batch
 
 # -- helpers ----------------------------------------------------------------------------
 
-
-def _files(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def _leftovers(out: Path) -> list[str]:
@@ -145,7 +138,7 @@ def previous(write_corpus: Any, tmp_path: Path) -> tuple[Path, dict[str, bytes]]
     src = write_corpus({f"p{i}.txt": english_article(10_000 + i) for i in range(4)}, "prev-src")
     out = tmp_path / "dist" / "news"
     build([src], out, BuildConfig(name="news", min_chars=50))
-    return out, _files(out)
+    return out, files_of(out)
 
 
 # -- interrupts in a real subprocess ----------------------------------------------------
@@ -224,7 +217,7 @@ def test_interrupt_exits_130_and_leaves_the_previous_artifact_untouched(
     assert code == 130, (stdout, stderr)
     assert stdout == ""
     assert stderr.count("\n") == 1 and stderr.startswith("Error: build interrupted"), stderr
-    assert _files(out) == before
+    assert files_of(out) == before
     assert _leftovers(out) == []
 
 
@@ -237,7 +230,7 @@ def test_sigkill_leaves_the_old_artifact_and_the_next_build_cleans_up(
     proc.kill()
     code, _, _ = _finish(proc)
     assert code == -signal.SIGKILL
-    assert _files(out) == before
+    assert files_of(out) == before
     assert _leftovers(out) == [tmp.name]  # SIGKILL cannot be cleaned up after...
 
     src = write_corpus({f"n{i}.txt": english_article(20_000 + i) for i in range(3)}, "next")
@@ -253,9 +246,8 @@ def test_sigkill_leaves_the_old_artifact_and_the_next_build_cleans_up(
 def test_an_interrupt_between_the_two_renames_puts_the_previous_artifact_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "old.txt").write_text("old")
+    out = fake_artifact(tmp_path / "out", {"old.txt": "old"})
+    before = files_of(out)
     real_rename = Path.rename
 
     def rename(self: Path, target: Any) -> Any:
@@ -266,7 +258,7 @@ def test_an_interrupt_between_the_two_renames_puts_the_previous_artifact_back(
     monkeypatch.setattr(Path, "rename", rename)
     with pytest.raises(KeyboardInterrupt), artifact.staging(out, force=True) as tmp:
         (tmp / "new.txt").write_text("new")
-    assert _files(out) == {"old.txt": b"old"}
+    assert files_of(out) == before
     assert _leftovers(out) == []
 
 
@@ -275,13 +267,12 @@ def test_a_build_killed_mid_swap_gets_its_previous_artifact_back(tmp_path: Path)
     # folder of a dead process, the finished new one in its temporary folder.
     out = tmp_path / "out"
     dead = 999_999_999
-    old = tmp_path / f".out{artifact.OLD_MARK}{dead}"
-    old.mkdir()
-    (old / "old.txt").write_text("old")
+    old = fake_artifact(tmp_path / f".out{artifact.OLD_MARK}{dead}", {"old.txt": "old"})
+    before = files_of(old)
     (tmp_path / f".out{artifact.TMP_MARK}{dead}").mkdir()
     with pytest.raises(CorpuskitError, match="--force"), artifact.staging(out, force=False):
         pass  # the restored artifact is protected like any other
-    assert _files(out) == {"old.txt": b"old"}
+    assert files_of(out) == before
     assert _leftovers(out) == []
 
 
@@ -449,7 +440,7 @@ def test_a_dead_worker_fails_the_build_with_a_clear_error_not_a_hang(
     with _deadline(120), pytest.raises(CorpuskitError, match="a worker process died") as info:
         build([src], out, config, force=True)
     assert "--jobs 1" in str(info.value)
-    assert _files(out) == before
+    assert files_of(out) == before
     assert _leftovers(out) == []
     if hook is not _die_on_poison:
         return
@@ -474,7 +465,7 @@ def test_a_dead_worker_fails_the_build_with_a_clear_error_not_a_hang(
     assert result.exit_code == 1
     assert result.output.count("\n") == 1
     assert result.output.startswith("Error: a worker process died")
-    assert _files(out) == before
+    assert files_of(out) == before
 
 
 # -- hostile input, built whole -----------------------------------------------------------
@@ -597,7 +588,7 @@ def test_on_bad_file_error_stops_with_one_line_and_no_artifact(
     assert result.exit_code == 1
     assert result.output.count("\n") == 1, result.output
     assert result.output.startswith("Error: src/z.") and "--on-bad-file skip" in result.output
-    assert _files(out) == before
+    assert files_of(out) == before
     assert _leftovers(out) == []
     fresh = tmp_path / "fresh"
     result = CliRunner().invoke(
