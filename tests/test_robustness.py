@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from corpuskit import BuildConfig, artifact, build, mapstage
+from corpuskit import BuildConfig, artifact, build, mapstage, outlock
 from corpuskit import clean as clean_module
 from corpuskit.cli import main
 from corpuskit.dedup import NearDupConfig
@@ -37,12 +37,12 @@ from corpuskit.sources import SourceConfig
 from corpuskit.tokens import TokenBatch
 from corpuskit.verify import verify
 
+from . import phases
 from .conftest import REPO, english_article, fake_artifact, files_of
 
-#: Articles in the corpus the kill tests interrupt: enough that the map stage alone takes
-#: a few seconds, so a signal sent just after the temporary folder appears always lands
-#: mid-build. The builds are cut short, so the size costs only the writing of the file.
-KILL_CORPUS_ARTICLES = 5000
+#: Articles in the corpus the interrupt tests build: with --batch-size 50, enough batches
+#: that a pool of two workers is started (the build is stopped at a phase, not by timing).
+KILL_CORPUS_ARTICLES = 400
 
 #: A marker the crash hooks below look for.
 POISON = "POISON-PILL-7f3a"
@@ -141,16 +141,19 @@ def previous(write_corpus: Any, tmp_path: Path) -> tuple[Path, dict[str, bytes]]
     return out, files_of(out)
 
 
-# -- interrupts in a real subprocess ----------------------------------------------------
+# -- interrupts in a real subprocess, at a known phase ------------------------------------
 
 
-def _start(source: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
-    # A session of its own: the test can signal the build's whole process group the way a
-    # terminal's Ctrl-C does, without signalling pytest.
-    # -X faulthandler: if it ever hangs, _finish's SIGABRT dumps every thread's stack.
-    command = [sys.executable, "-X", "faulthandler", "-m", "corpuskit", "build", str(source)]
+def _start(source: Path, out: Path, phase: str, folder: Path, *extra: str) -> subprocess.Popen[str]:
+    """Start `corpuskit build` so that it stops at ``phase`` (see tests/phases.py).
+
+    A session of its own: the test can signal the build's whole process group the way a
+    terminal's Ctrl-C does, without signalling pytest. -X faulthandler: if it ever hangs,
+    _finish's SIGABRT dumps every thread's stack.
+    """
+    command = [sys.executable, "-X", "faulthandler", "-c", phases.DRIVER, phase, str(folder)]
     return subprocess.Popen(
-        [*command, "--out", str(out), "--force", "-q", *extra],
+        [*command, "build", str(source), "--out", str(out), "--force", "-q", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -160,20 +163,16 @@ def _start(source: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
     )
 
 
-def _wait_until_building(proc: subprocess.Popen[str], out: Path) -> Path:
-    """Poll until the build's temporary folder appears, then give the map stage a moment."""
-    tmp = out.parent / f".{out.name}{artifact.TMP_MARK}{proc.pid}"
-    deadline = time.monotonic() + 60
-    while not tmp.exists():
+def _wait_for(proc: subprocess.Popen[str], folder: Path, phase: str) -> None:
+    """Block until a process of the build reached ``phase`` (it then waits for "go")."""
+    deadline = time.monotonic() + 120
+    while not any(folder.glob(f"{phase}-*")):
         if proc.poll() is not None:
-            pytest.fail(f"build ended before it started writing: {proc.communicate()}")
+            pytest.fail(f"build ended before reaching {phase}: {proc.communicate()}")
         if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("no temporary folder after 60 s")
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"the build did not reach {phase} within 120 s")
         time.sleep(0.01)
-    time.sleep(0.3)
-    assert proc.poll() is None, "the build finished before the signal: make the corpus bigger"
-    return tmp
 
 
 def _finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
@@ -188,31 +187,49 @@ def _finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
     return proc.returncode, stdout, stderr
 
 
+#: (phase, signal, --jobs, whole process group). Ctrl-C in a terminal signals every
+#: process of the group, pool workers included; a service manager stopping the build
+#: sends SIGTERM to all, and the workers die of it.
+INTERRUPTS = [
+    ("batch", signal.SIGINT, 1, False),
+    ("batch", signal.SIGTERM, 1, False),
+    ("forkserver", signal.SIGINT, 2, True),
+    ("worker-start", signal.SIGINT, 2, True),
+    ("batch", signal.SIGINT, 2, True),
+    ("pool-shutdown", signal.SIGINT, 2, True),
+    ("forkserver", signal.SIGTERM, 2, True),
+    ("worker-start", signal.SIGTERM, 2, True),
+    ("batch", signal.SIGTERM, 2, True),
+    ("pool-shutdown", signal.SIGTERM, 2, True),
+]
+
+
 @pytest.mark.parametrize(
-    ("sig", "jobs", "whole_group"),
+    ("phase", "sig", "jobs", "whole_group"),
     [
-        pytest.param(signal.SIGINT, 1, False, id="SIGINT"),
-        pytest.param(signal.SIGTERM, 1, False, id="SIGTERM"),
-        # Ctrl-C in a terminal signals every process of the group, pool workers included.
-        pytest.param(signal.SIGINT, 2, True, id="ctrl-c-jobs2"),
-        # A service manager stopping the build: SIGTERM to all, and the workers die of it.
-        pytest.param(signal.SIGTERM, 2, True, id="group-sigterm-jobs2"),
+        pytest.param(*case, id=f"{case[0]}-{case[1].name}-jobs{case[2]}")
+        for case in INTERRUPTS
     ],
 )
 def test_interrupt_exits_130_and_leaves_the_previous_artifact_untouched(
     kill_corpus: Path,
     previous: tuple[Path, dict[str, bytes]],
+    tmp_path: Path,
+    phase: str,
     sig: signal.Signals,
     jobs: int,
     whole_group: bool,
 ) -> None:
     out, before = previous
-    proc = _start(kill_corpus, out, "--jobs", str(jobs))
-    _wait_until_building(proc, out)
+    folder = tmp_path / "phase"
+    folder.mkdir()
+    proc = _start(kill_corpus, out, phase, folder, "--jobs", str(jobs), "--batch-size", "50")
+    _wait_for(proc, folder, phase)
     if whole_group:
         os.killpg(proc.pid, sig)
     else:
         proc.send_signal(sig)
+    (folder / "go").touch()
     code, stdout, stderr = _finish(proc)
     assert code == 130, (stdout, stderr)
     assert stdout == ""
@@ -221,17 +238,35 @@ def test_interrupt_exits_130_and_leaves_the_previous_artifact_untouched(
     assert _leftovers(out) == []
 
 
-def test_sigkill_leaves_the_old_artifact_and_the_next_build_cleans_up(
-    kill_corpus: Path, previous: tuple[Path, dict[str, bytes]], write_corpus: Any
+def test_ctrl_c_while_waiting_for_another_builds_lock_exits_130(
+    kill_corpus: Path, previous: tuple[Path, dict[str, bytes]], tmp_path: Path
 ) -> None:
     out, before = previous
-    proc = _start(kill_corpus, out)
-    tmp = _wait_until_building(proc, out)
+    folder = tmp_path / "phase"
+    folder.mkdir()
+    with outlock.hold(artifact.resolve(out).lock_file, str(out), wait=False):
+        proc = _start(kill_corpus, out, "lock-wait", folder, "--wait")
+        _wait_for(proc, folder, "lock-wait")
+        os.killpg(proc.pid, signal.SIGINT)
+        code, stdout, stderr = _finish(proc)
+    assert (code, stdout) == (130, "") and stderr.startswith("Error: build interrupted")
+    assert files_of(out) == before
+
+
+def test_sigkill_leaves_the_old_artifact_and_the_next_build_cleans_up(
+    kill_corpus: Path, previous: tuple[Path, dict[str, bytes]], write_corpus: Any, tmp_path: Path
+) -> None:
+    out, before = previous
+    folder = tmp_path / "phase"
+    folder.mkdir()
+    proc = _start(kill_corpus, out, "batch", folder, "--jobs", "1")
+    _wait_for(proc, folder, "batch")
     proc.kill()
     code, _, _ = _finish(proc)
     assert code == -signal.SIGKILL
     assert files_of(out) == before
-    assert _leftovers(out) == [tmp.name]  # SIGKILL cannot be cleaned up after...
+    # SIGKILL cannot be cleaned up after...
+    assert _leftovers(out) == [f".{out.name}{artifact.TMP_MARK}{proc.pid}"]
 
     src = write_corpus({f"n{i}.txt": english_article(20_000 + i) for i in range(3)}, "next")
     report = build([src], out, BuildConfig(name="news", min_chars=50), force=True)
