@@ -65,6 +65,13 @@ def test_force_replaces_an_artifact(small_corpus: Path, tmp_path: Path) -> None:
     assert (out / "corpuskit.json").read_bytes() != before
 
 
+def test_a_report_inside_out_is_a_usage_error(small_corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run("build", str(small_corpus), "--out", str(out), "--report", str(out / "r.json"))
+    assert result.exit_code == 2 and "--report" in result.output
+    assert not out.exists()
+
+
 def test_missing_source_is_a_usage_error(tmp_path: Path) -> None:
     result = run("build", str(tmp_path / "nope"), "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
