@@ -206,6 +206,7 @@ def build(
         rejected: Counter[str] = Counter()
         clean_steps: Counter[str] = Counter()
         step_seconds: Counter[str] = Counter()
+        mapped = 0
         executor = make_executor(config.jobs)
         state = mapstage.MapState(config) if config.jobs <= 1 else None
         factory = (lambda: state) if state is not None else partial(mapstage.make_state, config)
@@ -225,10 +226,19 @@ def build(
                 report.chars_removed += result.chars_removed
                 report.source_rule_misses += result.source_rule_misses
                 report.published_unparsed += result.published_unparsed
-                report.read += len(result.rows) + len(result.rejects)
+                mapped += len(result.rows) + len(result.rejects)
                 step_seconds.update(result.seconds)
                 report.language_engine = result.language_engine
         report.timings["map"] = time.perf_counter() - t0
+        # "read" is what the sources yielded, not what came back from the map stage, so a
+        # record lost between the two cannot balance the books by vanishing from both.
+        report.read = stats.records
+        if mapped != stats.records:
+            raise CorpuskitError(
+                f"internal error: {stats.records:,} records were read but the map stage "
+                f"accounted for {mapped:,}; no artifact was written (this is a bug in "
+                "corpuskit; please report it)"
+            )
         report.timings.update({f"map.{k}": v for k, v in step_seconds.items()})
         report.rejected = dict(rejected)
         report.clean_steps = dict(clean_steps)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corpuskit import BuildConfig, build
+from corpuskit import BuildConfig, build, mapstage
+from corpuskit.errors import CorpuskitError
+from corpuskit.mapstage import BatchResult, MapState
 
 from .conftest import FR_PARAS, english_article
 
@@ -109,3 +114,54 @@ def test_every_record_is_kept_dropped_or_rejected(tmp_path_factory, seeds: list[
     )
     assert counts["rejected"] == {"too_short": 1, "wrong_type": 1}
     assert report.exact_duplicates == 1
+
+
+# -- accounting against what the sources yielded --------------------------------------------
+
+
+def _accounting_corpus(root: Path) -> tuple[Path, int]:
+    """Ten article files, an exact copy, a too-short file, a broken JSONL line: 14 records."""
+    files = {f"a{i}.txt": english_article(80_000 + i) for i in range(10)}
+    files["copy.txt"] = english_article(80_000)
+    files["short.txt"] = "Too short."
+    files["feed.jsonl"] = json.dumps({"text": english_article(80_100)}) + "\n{broken\n"
+    root.mkdir(parents=True)
+    for name, text in files.items():
+        (root / name).write_text(text, encoding="utf-8")
+    return root, 14
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 7])
+def test_read_counts_what_the_sources_yielded_for_any_batching(
+    tmp_path: Path, batch_size: int, jobs: int
+) -> None:
+    src, records = _accounting_corpus(tmp_path / "src")
+    config = BuildConfig(name="acct", min_chars=50, batch_size=batch_size, jobs=jobs)
+    report = build([src], tmp_path / "out", config)
+    assert report.read == records
+    assert (report.kept, report.duplicates) == (11, 1)
+    assert report.rejected == {"too_short": 1, "bad_json": 1}
+    assert report.balanced()
+
+
+def _drop_last_of_full_batches(state: MapState, batch: Sequence[tuple[int, Any]]) -> BatchResult:
+    """A planted bug: the map stage loses the last record of every full batch."""
+    result = _REAL_PROCESS_BATCH(state, batch)
+    if len(batch) == state.config.batch_size and result.rows:
+        result.rows.pop()
+        result.keys.pop()
+    return result
+
+
+_REAL_PROCESS_BATCH = mapstage.process_batch
+
+
+def test_a_record_lost_inside_the_map_stage_fails_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, _ = _accounting_corpus(tmp_path / "src")
+    monkeypatch.setattr(mapstage, "process_batch", _drop_last_of_full_batches)
+    with pytest.raises(CorpuskitError, match="14 records were read but the map stage accounted"):
+        build([src], tmp_path / "out", BuildConfig(name="acct", min_chars=50, batch_size=3))
+    assert not (tmp_path / "out").exists()

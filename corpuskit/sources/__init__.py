@@ -73,7 +73,9 @@ def _iterate(checked: list[tuple[str, bool]], config: SourceConfig, stats: Sourc
     for path, is_folder in checked:
         inputs = walk_folder(path, stats) if is_folder else iter([file_input(path)])
         for item in inputs:
-            yield from _read_one(item, config, stats, seen)
+            for record in _read_one(item, config, stats, seen):
+                stats.records += 1  # counted where records enter: the accounting's "read"
+                yield record
 
 
 def _read_one(item: InputPath, config: SourceConfig, stats: SourceStats,

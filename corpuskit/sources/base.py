@@ -73,6 +73,8 @@ class SourceStats:
     """Filled while iterating; only grows by one entry per file, never per record."""
 
     files_read: int = 0
+    #: Records and file-level rejects yielded, i.e. everything the build must account for.
+    records: int = 0
     files_skipped: dict[str, int] = field(default_factory=dict)
     inputs: list[InputFile] = field(default_factory=list)
 
