@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corpuskit import BuildConfig, build, mapstage
+from corpuskit import EXAMPLE_CORPUS, BuildConfig, build, mapstage
 from corpuskit.errors import CorpuskitError
 from corpuskit.mapstage import BatchResult, MapState
 
-from .conftest import FR_PARAS, english_article
+from .conftest import FR_PARAS, english_article, files_of
 
 SETTINGS = settings(
     max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -165,3 +168,47 @@ def test_a_record_lost_inside_the_map_stage_fails_the_build(
     with pytest.raises(CorpuskitError, match="14 records were read but the map stage accounted"):
         build([src], tmp_path / "out", BuildConfig(name="acct", min_chars=50, batch_size=3))
     assert not (tmp_path / "out").exists()
+
+
+# -- determinism across processes ------------------------------------------------------------
+
+
+def _copy_tree(src: Path, dst: Path, reverse: bool) -> None:
+    """Copy ``src`` creating files in sorted or reverse order (the order a folder lists)."""
+    files = sorted(p for p in src.rglob("*") if p.is_file())
+    for path in reversed(files) if reverse else files:
+        target = dst / path.relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+
+
+def test_cli_builds_are_byte_identical_across_processes(tmp_path: Path) -> None:
+    """Hash seeds, --jobs, batch sizes, working folders, relative or absolute SOURCE and
+    the order files were created in change no byte of the artifact."""
+    runs = [
+        ("0", "a", ["--jobs", "1"], False),
+        ("4242", "b", ["--jobs", "2", "--batch-size", "7"], True),
+        ("random", "c", ["--jobs", "2", "--batch-size", "3"], False),
+    ]
+    artifacts = []
+    for seed, where, extra, reverse in runs:
+        cwd = tmp_path / where
+        _copy_tree(Path(EXAMPLE_CORPUS), cwd / "news", reverse)
+        source = "news" if where == "c" else str(cwd / "news")  # relative, or absolute
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        env.pop("SOURCE_DATE_EPOCH", None)
+        command = [sys.executable, "-m", "corpuskit", "build", source, "--name", "example-news"]
+        run = subprocess.run(
+            [*command, "--source-id", "parent", "--out", "dist/x", "-q", *extra],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        artifacts.append(files_of(cwd / "dist" / "x"))
+    assert len(artifacts[0]) >= 5
+    assert artifacts[1] == artifacts[0]
+    assert artifacts[2] == artifacts[0]
