@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import pyarrow.parquet as pq
 from click.testing import CliRunner
 
 from corpuskit.cli import main
@@ -110,15 +113,54 @@ def test_report_json_is_written(small_corpus: Path, tmp_path: Path) -> None:
     assert json.loads(report.read_text())["counts"]["kept"] == 12
 
 
-def test_example_corpus_builds(tmp_path: Path) -> None:
+def test_the_example_corpus_has_its_documented_outcome(tmp_path: Path) -> None:
+    """corpuskit/examples/news/README.md, "Expected outcome", holds for the defaults."""
     out = tmp_path / "example"
     result = run("build", "--example", "--out", str(out))
     assert result.exit_code == 0, result.output
-    counts = json.loads((out / "corpuskit.json").read_text())["counts"]
-    assert counts["kept"] >= 30
-    assert counts["read"] == counts["kept"] + counts["duplicates"] + sum(
-        counts["rejected"].values()
+    manifest = json.loads((out / "corpuskit.json").read_text())
+    assert manifest["counts"] == {
+        "read": 45,
+        "kept": 39,
+        "duplicates": 2,
+        "rejected": {"empty": 2, "not_text": 1, "too_short": 1},
+    }
+    assert manifest["splits"] == {"train": 34, "eval": 5}
+    assert manifest["inputs"]["skipped"] == {".md": 1, ".png": 1}
+    rejects = {r["file"]: r["reason"] for r in _rows(out / "rejects")}
+    assert rejects == {
+        "news/broken/scrambled.txt": "not_text",
+        "news/diario-del-sur/2026-03-13-borrador.txt": "empty",
+        "news/harbor-gazette/2026-03-05-breaking.txt": "too_short",
+        "news/harbor-gazette/2026-03-11-draft.txt": "empty",
+    }
+    kept = {(r["source_id"], r["title"]): r for r in _rows(out / "data")}
+    ferry = kept["harbor-gazette", "Island ferry to run hourly from April under new timetable"]
+    dredging = kept[
+        "northline-times", "Dredging contract awarded for Port Alder's silted inner basin"
+    ]
+    duplicates = {(r["file"], r["kind"]): r["duplicate_of"] for r in _rows(out / "duplicates")}
+    assert duplicates == {
+        ("news/harbor-gazette/2026-03-07-harbour-dredging.txt", "exact"): dredging["id"],
+        ("news/wire/agency-feed.jsonl", "near"): ferry["id"],
+    }
+    assert Counter(r["language"] for r in kept.values()) == {
+        "en": 20, "es": 4, "fr": 3, "de": 3, "uk": 3, "ru": 2, "pt": 2, "it": 2,
+    }
+    # Frozen ids and content hashes: a change here re-ids every published article (and
+    # breaks --previous), so it must be deliberate.
+    assert (ferry["id"], ferry["content_hash"]) == (
+        "399b2c5b7aba68980797", "9d260cdf22a8f5e13dde5ecf3195daa7"
     )
+    assert (dredging["id"], dredging["content_hash"]) == (
+        "69aeb453e6f384893e2c", "621f9c7d210a0b57a3f7762bcd203245"
+    )
+    tram = kept["kyiv-evening", "У Києві запустять новий трамвайний маршрут до лівого берега"]
+    assert (tram["id"], tram["language"]) == ("384e6d7684d659fb3f05", "uk")  # cp1251 decoded
+
+
+def _rows(folder: Path) -> list[dict[str, Any]]:
+    return [r for p in sorted(folder.glob("*.parquet")) for r in pq.read_table(p).to_pylist()]
 
 
 def test_python_dash_m_runs_the_cli() -> None:

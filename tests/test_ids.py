@@ -16,12 +16,21 @@ def test_record_id_depends_on_source() -> None:
     assert ids.record_id("a", h) != ids.record_id("b", h)
 
 
-def test_record_id_is_a_fixed_value_across_machines() -> None:
-    # A frozen value: if this changes, every published artifact's ids change.
-    assert ids.record_id("src", ids.content_hash("Some article.")) == ids.record_id(
-        "src", ids.content_hash("some   ARTICLE.")
+def test_content_hashes_and_ids_are_frozen_values() -> None:
+    # Literal values, not the function compared with itself: if one changes, every
+    # published artifact's ids change and --previous pins stop matching.
+    assert ids.content_hash("Some article.") == "0e4ddbdae0f50b835869ff056998a1b6"
+    assert ids.content_hash("some   ARTICLE.") == "0e4ddbdae0f50b835869ff056998a1b6"
+    assert (
+        ids.content_hash("Straße  ﬁnal\u3000report\n\nZweite Zeile")
+        == "84261667933234bc8c7d25f842962b41"
     )
-    assert len(ids.record_id("src", "0" * 32)) == 20
+    assert ids.content_hash("Київ — столиця України.") == "e8b7c65dafb5882e8738996ae6d522a5"
+    assert ids.record_id("src", "0e4ddbdae0f50b835869ff056998a1b6") == "957d4de1bd2e9b9bb17c"
+    assert (
+        ids.record_id("harbor-gazette", "e8b7c65dafb5882e8738996ae6d522a5")
+        == "50455391b0576a2a18ee"
+    )
 
 
 def test_fingerprint_agrees_with_content_hash_and_word_count() -> None:
