@@ -17,6 +17,19 @@ os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+
+def shared(rel: str) -> Path:
+    """``../shared/REL`` (the project's real seeds and data). CI always has it beside the
+    repository, so there a missing file fails the test loudly; elsewhere (a user's clone)
+    the test is skipped with the reason."""
+    path = SHARED / rel
+    if not path.exists():
+        message = f"{path} is missing (../shared is laid beside the repository in CI)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
 EN_WORDS = (
     "the council harbour minister talks agreement workers union port city river bridge "
     "budget school hospital election mayor police court river festival museum farmers "

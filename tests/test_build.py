@@ -14,7 +14,7 @@ from corpuskit import BuildConfig, build, schema
 from corpuskit.errors import OutputError
 from corpuskit.pipeline import NothingKept
 
-from .conftest import FR_PARAS, SHARED, english_article, files_of
+from .conftest import FR_PARAS, english_article, files_of, shared
 
 
 def _load(path: Path, tmp_path: Path, config: str | None = None) -> datasets.DatasetDict:
@@ -186,10 +186,9 @@ def test_single_article_declares_only_the_train_split(write_corpus, tmp_path: Pa
     assert datasets.get_dataset_config_names(str(out)) == ["default"]
 
 
-@pytest.mark.skipif(not (SHARED / "seeds").is_dir(), reason="../shared/seeds not present")
 def test_seeds_build_into_five_english_articles(tmp_path: Path) -> None:
     out = tmp_path / "peace-talks"
-    report = build([SHARED / "seeds"], out, BuildConfig(name="peace-talks"))
+    report = build([shared("seeds")], out, BuildConfig(name="peace-talks"))
     ds = _load(out, tmp_path)
     rows = list(ds["train"]) + list(ds["eval"])
     assert len(rows) == 5

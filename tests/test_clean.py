@@ -29,7 +29,7 @@ from tests.fixtures_clean import (
     interleave,
 )
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from .conftest import shared
 
 
 @pytest.fixture(scope="module")
@@ -573,14 +573,11 @@ def test_empty_and_blank_text(cleaner: Cleaner) -> None:
     assert cleaner.clean(" \n\u200b\t ").text == ""
 
 
-# --- real data (skipped when ../shared is absent) -------------------------------------
+# --- real data (../shared: fails in CI when absent, skipped elsewhere) ----------------
 
 
-@pytest.mark.skipif(
-    not (SHARED / "data/web/readability-pages.jsonl").exists(), reason="no shared data"
-)
 def test_readability_pages_keep_nearly_all_prose(cleaner: Cleaner) -> None:
-    lines = (SHARED / "data/web/readability-pages.jsonl").read_text(encoding="utf-8").split("\n")
+    lines = shared("data/web/readability-pages.jsonl").read_text(encoding="utf-8").split("\n")
     pages = [json.loads(line)["text"] for line in lines if line.strip()]
     # Readability's own test fixtures (lorem ipsum, tiny pages) repeat text on purpose.
     real = [t for t in pages if "lorem ipsum" not in t.lower() and len(t) >= 300]
@@ -594,9 +591,8 @@ def test_readability_pages_keep_nearly_all_prose(cleaner: Cleaner) -> None:
     assert sum(r.chars_removed > 0.05 * len(t) for r, t in zip(results, real, strict=True)) <= 5
 
 
-@pytest.mark.skipif(not (SHARED / "seeds").is_dir(), reason="no shared seeds")
 def test_seed_articles_lose_their_furniture(cleaner: Cleaner) -> None:
-    for path in sorted((SHARED / "seeds").glob("*.txt")):
+    for path in sorted(shared("seeds").glob("*.txt")):
         result = cleaner.clean(path.read_text(encoding="utf-8"))
         assert result.repetitive is None
         for marker in ("Also read", "Read more", "Recent Posts", "Similar News", "ago\n"):

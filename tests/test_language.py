@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import pickle
-from pathlib import Path
-
-import pytest
 
 from corpuskit import language
+
+from .conftest import shared
 
 TEXTS = [
     "The minister said the talks would resume next week in the capital.",
@@ -20,7 +19,6 @@ TEXTS = [
     "",
 ]
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def test_both_engines_agree_exactly() -> None:
@@ -55,9 +53,8 @@ def test_detector_survives_pickling_for_worker_processes() -> None:
     assert pickle.loads(pickle.dumps(d)).detect_batch(TEXTS) == d.detect_batch(TEXTS)
 
 
-@pytest.mark.skipif(not (SHARED / "langid").is_dir(), reason="../shared/data not present")
 def test_engines_agree_on_the_shared_sentences() -> None:
-    path = SHARED / "langid" / "leipzig-sentences-23langs.jsonl"
+    path = shared("data/langid/leipzig-sentences-23langs.jsonl")
     texts = [json.loads(line)["text"] for line in path.read_bytes().split(b"\n") if line.strip()]
     texts = texts[::10]  # the reference engine is slow; every 10th sentence of each language
     assert language.LangdetectRs(0).detect_batch(texts) == language.LangdetectReference(

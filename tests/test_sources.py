@@ -21,7 +21,7 @@ from corpuskit.record import RawRecord, Reason, Reject
 from corpuskit.sources import MAX_REJECT_TEXT, SourceConfig, SourceStats, iter_records
 from corpuskit.sources.decode import Decoded, DecodeFailure, decode_bytes
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from .conftest import shared
 
 DE = ("Die Bürgerinnen und Bürger müssen für die Sanierung der Straße mehr zahlen, "
       "sagte der Bürgermeister.")
@@ -721,9 +721,7 @@ def test_stats_inputs_have_size_and_sha256_of_each_file(tmp_path: Path) -> None:
     ("langid/leipzig-sentences-23langs.jsonl", 4600),
 ])
 def test_shared_data_reads_without_rejects(rel: str, expected: int) -> None:
-    path = SHARED_DATA / rel
-    if not path.exists():
-        pytest.skip(f"{path} not present (only in the project's shared workspace)")
+    path = shared(f"data/{rel}")
     items = read(path)
     assert not rejects(items)
     assert len(items) == expected
