@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -58,15 +58,30 @@ DE_PARAS = [
 ]
 
 
-def english_article(seed: int, paragraphs: int = 4) -> str:
-    """A deterministic, unique English article (~80 words a paragraph)."""
+FR_WORDS = (
+    "le conseil municipal a adopté mardi soir nouveau budget de la ville après un long débat "
+    "sur financement des écoles et transports publics les habitants du quartier port se sont "
+    "rassemblés devant mairie pour demander davantage logements sociaux une meilleure desserte "
+    "en autobus selon maire travaux pont commenceront au printemps dureront environ deux ans ce "
+    "qui provoquera perturbations importantes pour automobilistes"
+).split()
+
+
+def english_article(seed: int, paragraphs: int = 4, words: Sequence[str] = EN_WORDS) -> str:
+    """A deterministic, unique article (~80 words a paragraph) drawn from ``words``
+    (English unless told otherwise)."""
     rng = random.Random(seed)
     paras = []
     for _ in range(paragraphs):
-        words = [rng.choice(EN_WORDS) for _ in range(rng.randint(60, 90))]
-        words[0] = words[0].capitalize()
-        paras.append(" ".join(words) + ".")
+        drawn = [rng.choice(words) for _ in range(rng.randint(60, 90))]
+        drawn[0] = drawn[0].capitalize()
+        paras.append(" ".join(drawn) + ".")
     return "\n\n".join(paras)
+
+
+def french_article(seed: int) -> str:
+    """A deterministic, unique article that langdetect tags ``fr``."""
+    return english_article(seed, words=FR_WORDS)
 
 
 @pytest.fixture

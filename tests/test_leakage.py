@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from corpuskit import BuildConfig, build
 from corpuskit.dedup import NearDupConfig, exact_jaccard
 
-from .conftest import english_article
+from .conftest import english_article, french_article
 
 
 def syndicate(text: str, seed: int) -> str:
@@ -108,6 +108,32 @@ def test_card_reports_the_leakage_audit(write_corpus, tmp_path: Path) -> None:
     card = (out / "README.md").read_text()
     assert "## Train/eval leakage" in card
     assert "| eval articles with a near-copy in train | 0 |" in card
+
+
+def _eval_languages(out: Path) -> dict[str, int]:
+    table = pq.read_table(next((out / "data").glob("eval-*.parquet")), columns=["language"])
+    counts: dict[str, int] = {}
+    for code in table.column("language").to_pylist():
+        counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
+def test_stratify_language_gives_a_small_language_its_eval_share(
+    write_corpus, tmp_path: Path
+) -> None:
+    # 30 English and 10 French articles, eval ratio 0.2. The source names were chosen so
+    # that the split hash alone puts only 1 French article in eval; --stratify language
+    # must bring French up to round(0.2 * 10) = 2 and leave English (7 >= 6) alone.
+    files = {f"en{i}.txt": english_article(90_000 + i) for i in range(30)}
+    files.update({f"gazette1-{i}.txt": french_article(91_000 + i) for i in range(10)})
+    src = write_corpus(files)
+    base = dict(name="s", min_chars=50, eval_ratio=0.2)
+    build([src], tmp_path / "plain", BuildConfig(**base))
+    report = build([src], tmp_path / "strat", BuildConfig(**base, stratify_language=True))
+    assert _eval_languages(tmp_path / "plain") == {"en": 7, "fr": 1}
+    assert _eval_languages(tmp_path / "strat") == {"en": 7, "fr": 2}
+    assert report.split_forced == 1
+    assert report.kept == 40
 
 
 def test_group_by_source_keeps_whole_sources_in_one_split(write_corpus, tmp_path: Path) -> None:
