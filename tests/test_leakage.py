@@ -210,3 +210,53 @@ def test_manifest_counts_exact_and_near_copies(write_corpus, tmp_path: Path) -> 
     assert manifest["duplicates"]["near"] == report.near_duplicates > 0
     assert manifest["counts"]["duplicates"] == 1 + report.near_duplicates
     assert manifest["duplicates"]["audit"]["eval_with_train_copy"] == 0
+
+
+def hugging_copy(text: str, seed: int) -> str:
+    """A copy with 9-22 words edited: about 0.5-0.7 Jaccard to the original, the band
+    around the 0.6 drop threshold where the MinHash estimate (spread ~0.04) decides."""
+    rng = random.Random(seed)
+    words = text.split(" ")
+    for _ in range(rng.randint(9, 22)):
+        i = rng.randrange(len(words))
+        words[i] = rng.choice(["reportedly", "officials", "Thursday", "regional", "quickly"])
+    return " ".join(words)
+
+
+def threshold_corpus(n_bases: int, seed: int) -> tuple[dict[str, str], list[float]]:
+    """Originals, each with 1-3 copies at 0.5-0.65 exact Jaccard (on both sides of 0.6)."""
+    rng = random.Random(seed)
+    files: dict[str, str] = {}
+    similarities = []
+    for b in range(n_bases):
+        base = english_article(7000 * seed + b)
+        files[f"origin/a{b:03d}.txt"] = base
+        for v in range(rng.randint(1, 3)):
+            copy = hugging_copy(base, rng.randrange(10**9))
+            j = exact_jaccard(base, copy)
+            if 0.5 <= j <= 0.65:
+                files[f"site{v}/a{b:03d}.txt"] = copy
+                similarities.append(j)
+    return files, similarities
+
+
+def test_copies_hugging_the_threshold_never_straddle_the_split(
+    write_corpus, tmp_path: Path
+) -> None:
+    # Copies just below, at and just above the 0.6 threshold, all kept: where the MinHash
+    # estimate falls below 0.6 for a pair whose true J is above it, only the looser split
+    # join (threshold - split_margin) keeps the two in one split. Without it (issue 15's
+    # planted bug, split_margin = 0) this corpus has a train-eval pair at J = 0.61.
+    files, similarities = threshold_corpus(60, 6)
+    assert min(similarities) < 0.55 and sum(j >= 0.6 for j in similarities) >= 20
+    out = tmp_path / "out"
+    config = BuildConfig(name="hug", min_chars=50, near_dups="keep", eval_ratio=0.4)
+    build([write_corpus(files)], out, config)
+    rows = _rows(out)
+    train = [r["text"] for r in rows if r["split"] == "train"]
+    evals = [r["text"] for r in rows if r["split"] == "eval"]
+    assert len(evals) > 20 and len(train) > 20
+    leaks = [
+        j for a, b in itertools.product(evals, train) if (j := exact_jaccard(a, b)) >= 0.6
+    ]
+    assert leaks == []
