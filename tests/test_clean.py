@@ -220,7 +220,7 @@ def test_normal_prose_not_flagged(cleaner: Cleaner) -> None:
 
 def test_repetition_thresholds_are_configurable() -> None:
     text = article(PROSE[:4], ["Buy cheap watches online today, best prices guaranteed!"] * 5)
-    assert Cleaner(CleanConfig()).clean(text).repetitive is not None
+    assert Cleaner(CleanConfig()).clean(text).repetitive == "duplicate lines 0.44 > 0.30"
     lenient = CleanConfig(
         max_duplicate_line_fraction=0.9,
         max_duplicate_char_fraction=0.9,

@@ -397,6 +397,17 @@ def test_any_input_folder_builds_a_sound_artifact_or_says_nothing_was_kept(
     _with_tmp(_check_build)(corpus, config)
 
 
+def _internal_errors(out: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return [
+        f"{r['file']}:{r['line']}: {r['detail']}"
+        for p in sorted((out / "rejects").glob("*.parquet"))
+        for r in pq.read_table(p).to_pylist()
+        if r["reason"] == "internal_error"
+    ]
+
+
 def _check_build(tmp: Path, corpus: Corpus, config: BuildConfig) -> None:
     src = tmp / "src"
     src.mkdir()
@@ -414,6 +425,8 @@ def _check_build(tmp: Path, corpus: Corpus, config: BuildConfig) -> None:
     event(f"build: kept {min(report.kept, 3)}{'+' if report.kept >= 3 else ''}")
     for reason in report.rejected:
         event(f"build: rejected {reason}")
+    # internal_error is the safety net for bugs: a generated folder must never need it.
+    assert "internal_error" not in report.rejected, _internal_errors(out)
     assert report.read == corpus.records
     assert report.balanced()
     result = verify(out)
