@@ -45,13 +45,6 @@ class SplitPlan:
     forced: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
 
-    def counts(self, sizes: Mapping[str, int]) -> Counter[str]:
-        """Records per split, given the number of records in each group."""
-        out: Counter[str] = Counter({TRAIN: 0, EVAL: 0})
-        for key, split in self.split_of.items():
-            out[split] += sizes.get(key, 0)
-        return out
-
 
 def assign(
     group_keys: Iterable[str],

@@ -36,3 +36,12 @@ def test_content_hashes_and_ids_are_frozen_values() -> None:
 def test_fingerprint_agrees_with_content_hash_and_word_count() -> None:
     text = "Straße  ﬁnal\u3000report\n\nZweite Zeile"
     assert ids.fingerprint(text) == (ids.content_hash(text), len(text.split()))
+
+
+def test_lone_surrogates_hash_instead_of_raising() -> None:
+    # A file name that is not UTF-8 (read with surrogateescape) or a text with a lone
+    # surrogate must still get a stable id, not a UnicodeEncodeError.
+    text = "Lone \ud800 surrogate"
+    assert ids.content_hash(text) == "a05d67ae23dbefa2e97b5dd5e808c029"
+    assert ids.fingerprint(text) == ("a05d67ae23dbefa2e97b5dd5e808c029", 3)
+    assert ids.record_id("caf\udce9", "ab") == "51bfe835418505343733"

@@ -80,3 +80,30 @@ def test_stratify_leaves_tiny_strata_alone() -> None:
     strata = {k: "x" for k in keys[:100]} | {"lonely": "y"}
     plan = split.assign(keys, 0.1, 0, strata=strata)
     assert plan.split_of["lonely"] == split.split_of_score(split.score("lonely", 0), 0.1)
+
+
+def _keys_to(side: str, prefix: str, n: int, ratio: float) -> list[str]:
+    """``n`` group keys that the split hash alone (seed 0) sends to ``side``."""
+    keys = (f"{prefix}{i}" for i in range(10_000))
+    return [k for k in keys if split.split_of_score(split.score(k, 0), ratio) == side][:n]
+
+
+def test_stratify_forces_the_lowest_scores_up_to_each_strata_share() -> None:
+    # Strata seen in this order: 7 groups (7 * 0.1 < 1: left alone, even with none in
+    # eval), exactly 10 (10 * 0.1 = 1: gets one), 25 (gets round(2.5) = 2), all of which
+    # the hash put in train; then a large stratum that already has its share.
+    seven, ten, quarter = (
+        _keys_to(split.TRAIN, p, n, 0.1) for p, n in (("s", 7), ("t", 10), ("q", 25))
+    )
+    big = _keys_to(split.EVAL, "b", 40, 0.1) + _keys_to(split.TRAIN, "c", 260, 0.1)
+    strata = {k: "seven" for k in seven} | {k: "ten" for k in ten}
+    strata |= {k: "quarter" for k in quarter} | {k: "big" for k in big}
+    plan = split.assign([*seven, *ten, *quarter, *big], 0.1, 0, strata=strata)
+
+    def lowest(keys: list[str], n: int) -> list[str]:
+        return sorted(keys, key=lambda k: (split.score(k, 0), k))[:n]
+
+    assert all(plan.split_of[k] == split.TRAIN for k in seven)
+    assert plan.forced == [*lowest(ten, 1), *lowest(quarter, 2)]
+    assert [k for k in ten if plan.split_of[k] == split.EVAL] == lowest(ten, 1)
+    assert sum(plan.split_of[k] == split.EVAL for k in big) == 40  # over its share of 30
