@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: example test lint bench clean
+.PHONY: example test lint bench golden mutation clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -26,5 +26,16 @@ test: $(STAMP) lint
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_build.py
 
+# Rebuild the reference corpora with HEAD (or BASE=rev) and with this tree; compare every file.
+golden: $(STAMP)
+	$(BIN)/python benchmarks/golden.py --base $(or $(BASE),HEAD)
+
+# Mutation testing of the core modules ([tool.mutmut] in pyproject.toml); takes hours on 2
+# cores for all of them, so narrow it with e.g. MUTATE="corpuskit.split*".
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'mutmut>=3.8,<4'
+	$(BIN)/mutmut run --max-children 2 $(MUTATE)
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf dist build .pytest_cache .hypothesis
+	rm -rf dist build .pytest_cache .hypothesis mutants
