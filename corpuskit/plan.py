@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -233,6 +232,3 @@ class Planner:
                 lo, hi = sorted((a, b))
                 parent[hi] = lo
         return [find(value(g)) for g in range(len(reps))]
-
-    def languages(self) -> Counter[str]:
-        return Counter(m.language for members in self._members for m in members)

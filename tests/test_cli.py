@@ -139,10 +139,13 @@ def test_the_example_corpus_has_its_documented_outcome(tmp_path: Path) -> None:
     dredging = kept[
         "northline-times", "Dredging contract awarded for Port Alder's silted inner basin"
     ]
-    duplicates = {(r["file"], r["kind"]): r["duplicate_of"] for r in _rows(out / "duplicates")}
-    assert duplicates == {
-        ("news/harbor-gazette/2026-03-07-harbour-dredging.txt", "exact"): dredging["id"],
-        ("news/wire/agency-feed.jsonl", "near"): ferry["id"],
+    duplicates = {
+        (r["file"], r["kind"]): (r["duplicate_of"], r["similarity"])
+        for r in _rows(out / "duplicates")
+    }
+    assert duplicates == {  # similarity: 1 for a copy, the MinHash estimate for a near one
+        ("news/harbor-gazette/2026-03-07-harbour-dredging.txt", "exact"): (dredging["id"], 1.0),
+        ("news/wire/agency-feed.jsonl", "near"): (ferry["id"], 0.8828125),
     }
     assert Counter(r["language"] for r in kept.values()) == {
         "en": 20, "es": 4, "fr": 3, "de": 3, "uk": 3, "ru": 2, "pt": 2, "it": 2,
