@@ -39,7 +39,6 @@ from pathlib import Path
 
 from corpuskit import interrupts, outlock
 from corpuskit.errors import OutputError
-from corpuskit.procs import process_alive
 from corpuskit.sources.discover import render_name
 
 #: The manifest file: its presence (with the fields below) is what makes a corpuskit artifact.
@@ -220,7 +219,9 @@ def check_replaceable(target: Target, force: bool) -> None:
 
 
 def remove_stale(out: Path) -> list[Path]:
-    """Clean up after killed builds of ``out`` (absolute, links resolved).
+    """Clean up after killed builds of ``out`` (absolute, links resolved). Call it only
+    while holding the folder's lock (``outlock.hold``): it takes every leftover for a dead
+    build's.
 
     Beside the folder: an "old" folder is the previous artifact moved aside for the final
     swap. If its build was killed between the two renames, ``out`` is missing and that
@@ -245,15 +246,19 @@ def remove_stale(out: Path) -> list[Path]:
 
 
 def _dead(folder: Path, prefix: str) -> list[tuple[Path, int]]:
-    """Entries of ``folder`` named ``prefix`` + the pid of a process that is gone."""
+    """Entries of ``folder`` named ``prefix`` + a pid: a dead build's.
+
+    The caller holds the output folder's lock, so no live build owns such an entry,
+    whatever its pid says: in a container a build often runs with the same pid every
+    time (1), and a pid may have been reused by an unrelated process.
+    """
     found = []
     for path in sorted(p for p in folder.iterdir() if p.name.startswith(prefix)):
         try:
             pid = int(path.name[len(prefix) :])
         except ValueError:
             continue
-        if pid != os.getpid() and not process_alive(pid):
-            found.append((path, pid))
+        found.append((path, pid))
     return found
 
 
@@ -261,11 +266,11 @@ def _recover_in_place(out: Path) -> list[Path]:
     removed: list[Path] = []
     for new, pid in _dead(out, NEW_MARK):  # committed: finish the swap
         _move_entries(new, out)
-        new.rmdir()
         old = out / f"{OLD_MARK}{pid}"
         if old.exists():
-            shutil.rmtree(old, ignore_errors=True)
+            _remove_tree(old)
             removed.append(old)
+        new.rmdir()  # last: while it exists, the swap counts as committed
     for old, _pid in _dead(out, OLD_MARK):  # not committed: put the old entries back
         _move_entries(old, out)
         old.rmdir()
@@ -317,6 +322,8 @@ def staging(
             raise OutputError(f"cannot write in {tmp.parent}: {exc.strerror}") from exc
         try:
             yield tmp
+            # Again: a file put into --out while the build ran must not go with the swap.
+            check_replaceable(target, force=True)
             if target.in_place:
                 _swap_in_place(tmp, target.path)
             else:
@@ -326,14 +333,19 @@ def staging(
 
 
 def _swap(tmp: Path, out: Path) -> None:
-    """Two renames; whatever interrupts them (an OSError, Ctrl-C, SIGTERM raised between
-    them) puts the previous artifact back, so ``out`` is never left missing. A folder
-    that turns out not to be renameable is swapped in place instead."""
+    """Two renames. Signals wait for both; an error between them puts the previous
+    artifact back, so ``out`` is never left missing. A folder that turns out not to be
+    renameable is swapped in place instead. A signal that arrived during the renames is
+    raised after them: the new artifact is then in place and the old one is left beside
+    it for the next build to remove."""
     old = out.parent / f".{out.name}{OLD_MARK}{os.getpid()}"
     try:
-        if out.exists():
-            out.rename(old)
-        tmp.rename(out)
+        # A signal waits until both renames are done: raised between them, or by
+        # Path.rename after its rename happened, it would leave the wrong folder in place.
+        with interrupts.deferred():
+            if out.exists():
+                out.rename(old)
+            tmp.rename(out)
     except OSError as exc:
         if old.exists() and not os.path.lexists(out):
             old.rename(out)
@@ -367,17 +379,28 @@ def _swap_in_place(tmp: Path, out: Path) -> None:
     pid = os.getpid()
     old = out / f"{OLD_MARK}{pid}"
     new = out / f"{NEW_MARK}{pid}"
-    old.mkdir()
-    try:
-        for entry in sorted(out.iterdir()):
-            if not entry.name.startswith(WORK_PREFIX):
-                entry.rename(old / entry.name)
-        tmp.rename(new)
-    except BaseException:
-        _move_entries(old, out)
-        old.rmdir()
-        raise
-    with interrupts.deferred():  # past the commit point: finish the swap, then stop
+    # Signals wait for the end of the swap: a KeyboardInterrupt raised by Path.rename
+    # after the rename itself happened would otherwise undo half a committed swap.
+    with interrupts.deferred():
+        old.mkdir()
+        try:
+            for entry in sorted(out.iterdir()):
+                if not entry.name.startswith(WORK_PREFIX):
+                    entry.rename(old / entry.name)
+            tmp.rename(new)  # the commit point
+        except BaseException:
+            _move_entries(old, out)
+            old.rmdir()
+            raise
         _move_entries(new, out)
-        new.rmdir()
-        shutil.rmtree(old, ignore_errors=True)
+        _remove_tree(old)
+        new.rmdir()  # last: while it exists, a crash is rolled forward
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove ``path`` and everything in it; raise OutputError if that fails (a folder
+    left half-removed must not pass for a complete one)."""
+    try:
+        shutil.rmtree(path)
+    except OSError as exc:
+        raise OutputError(f"cannot remove {path}: {exc.strerror or exc}") from exc

@@ -299,6 +299,59 @@ def test_a_build_killed_mid_in_place_swap_is_recovered_by_the_next(
     assert artifact.work_names(out) == []
 
 
+def test_a_build_killed_while_removing_the_old_artifact_is_rolled_forward(
+    tmp_path: Path,
+) -> None:
+    # Past the commit point the new entries are in, and the old ones half removed when
+    # the build dies: the next build must finish the removal, never move old files back.
+    out = tmp_path / "volume"
+    dead = 999_999_999
+    new = fake_artifact(tmp_path / "staged", {"README.md": "new card", "data/a": "new"})
+    expected = files_of(new)
+    out.mkdir()
+    for entry in sorted(new.iterdir()):
+        entry.rename(out / entry.name)
+    (out / f"{artifact.NEW_MARK}{dead}").mkdir()
+    fake_artifact(out / f"{artifact.OLD_MARK}{dead}", {"README.md": "old card", "data/a": "old"})
+    artifact.remove_stale(out)
+    assert files_of(out) == expected
+    assert artifact.work_names(out) == []
+
+
+def test_dying_while_the_old_artifact_is_removed_leaves_a_committed_swap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unrenameable: None
+) -> None:
+    out = fake_artifact(tmp_path / "volume", {"README.md": "old card", "data/a": "old"})
+
+    def die(path: Path) -> None:  # the build is killed half-way through removing
+        (path / "README.md").unlink()
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(artifact, "_remove_tree", die)
+    with pytest.raises(SystemExit), artifact.staging(out, force=True) as tmp:
+        fake_artifact(tmp, {"README.md": "new card", "data/a": "new"})
+        expected = files_of(tmp)
+    monkeypatch.undo()
+    artifact.remove_stale(out)  # what the next build does first
+    assert files_of(out) == expected
+
+
+def test_a_file_put_into_out_during_the_build_stops_the_swap(
+    tmp_path: Path, articles: Path
+) -> None:
+    out = tmp_path / "news"
+    build([articles], out, CONFIG)
+    with (
+        pytest.raises(OutputError, match=r"did not write \(mine.txt\)"),
+        artifact.staging(out, force=True) as tmp,
+    ):
+        (tmp / "new.txt").write_text("new")
+        (out / "mine.txt").write_text("the user's")  # while the build runs
+    assert (out / "mine.txt").read_text() == "the user's"
+    assert verify(out).problems  # only the stray file: the old artifact is intact
+    assert [p.file for p in verify(out).problems] == ["mine.txt"]
+
+
 def test_a_rename_refused_at_the_swap_falls_back_to_an_in_place_swap(
     tmp_path: Path, articles: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -363,14 +416,34 @@ def test_mount_points_are_read_from_mountinfo(tmp_path: Path) -> None:
 # -- recovery of a killed build's leftovers -----------------------------------------------------
 
 
-def test_stale_temp_folder_of_a_dead_process_is_removed(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    stale = tmp_path / f".out{artifact.TMP_MARK}999999999"
-    stale.mkdir()
-    live = tmp_path / f".out{artifact.TMP_MARK}{os.getppid()}"
-    live.mkdir()
-    assert artifact.remove_stale(out) == [stale]
-    assert live.exists()
+def test_under_the_lock_every_leftover_is_a_dead_builds_whatever_its_pid(
+    tmp_path: Path, articles: Path
+) -> None:
+    # In a container a build often gets the same pid every run (1): a leftover carrying
+    # this process's pid, or a live process's, is still a dead build's, since the lock
+    # shuts every other build of this folder out.
+    out = fake_artifact(tmp_path / "news", {"old.txt": "old"})
+    before = files_of(out)
+    mine = tmp_path / f".news{artifact.TMP_MARK}{os.getpid()}"
+    mine.mkdir()
+    aside = tmp_path / f".news{artifact.OLD_MARK}{os.getppid()}"  # a live pid
+    aside.mkdir()
+    build([articles], out, CONFIG, force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["articles", "news"]
+    assert files_of(out) != before and verify(out).ok
+
+
+def test_a_build_killed_before_its_in_place_commit_with_this_pid_is_rolled_back(
+    tmp_path: Path, articles: Path, unrenameable: None
+) -> None:
+    out = tmp_path / "volume"
+    out.mkdir()
+    old = fake_artifact(out / f"{artifact.OLD_MARK}{os.getpid()}", {"old.txt": "old"})
+    (out / f"{artifact.TMP_MARK}{os.getpid()}").mkdir()
+    before = files_of(old)
+    with pytest.raises(OutputError, match="--force"):  # the old artifact is back, protected
+        build([articles], out, CONFIG)
+    assert files_of(out) == before
 
 
 def test_process_alive_tells_running_from_gone() -> None:
