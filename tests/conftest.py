@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -15,17 +16,50 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+
+
+def _find_shared() -> Path | None:
+    """Where the project's ``shared`` folder (real seeds and data) is, or None.
+
+    Looked for, in order: ``$CORPUSKIT_SHARED``; ``../shared`` beside this checkout (how CI
+    lays it out); ``../shared`` beside the checkout this one was cloned from, when that is a
+    local path, so a throw-away ``git clone`` into a temporary folder still finds it.
+    """
+    candidates = [os.environ.get("CORPUSKIT_SHARED", ""), str(REPO.parent / "shared")]
+    try:
+        origin = subprocess.run(
+            ["git", "-C", str(REPO), "config", "--get", "remote.origin.url"],
+            capture_output=True, text=True, timeout=10, check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        origin = ""
+    if origin.startswith("file://"):
+        origin = origin[len("file://"):]
+    if origin.startswith("/"):
+        candidates.append(str(Path(origin).parent / "shared"))
+    for candidate in candidates:
+        if candidate and Path(candidate, "DESIGN.md").is_file():
+            return Path(candidate)
+    return None
+
+
+SHARED = _find_shared()
 
 
 def shared(rel: str) -> Path:
-    """``../shared/REL`` (the project's real seeds and data), or skip the test, naming the
-    missing path. CI lays ``../shared`` beside the clone; ``.ci/run`` warns loudly when it
-    is not there, so a lost ``../shared`` cannot turn these tests off unseen."""
-    path = SHARED / rel
-    if not path.exists():
-        pytest.skip(f"{path} is missing (../shared is laid beside the repository in CI)")
-    return path
+    """``shared/REL`` (the project's real seeds and data).
+
+    When it cannot be found the test is skipped with the reason, except under ``CI`` (which
+    always lays ``../shared`` beside the clone): there it fails, so a lost ``shared`` folder
+    can never switch these tests off unseen.
+    """
+    if SHARED is None or not (SHARED / rel).exists():
+        where = f"{SHARED / rel}" if SHARED is not None else f"{REPO.parent / 'shared'}/{rel}"
+        message = f"{where} is missing (set CORPUSKIT_SHARED, or lay ../shared beside the clone)"
+        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return SHARED / rel
 
 EN_WORDS = (
     "the council harbour minister talks agreement workers union port city river bridge "
