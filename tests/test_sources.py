@@ -585,6 +585,64 @@ def test_excel_style_csv_with_bom_crlf_and_cp1251(tmp_path: Path) -> None:
     assert (ru.text, ru.meta, ru.encoding) == (RU, {"title": RU[:9]}, "cp1251")
 
 
+LINE_ENDINGS = {"lf": "\n", "crlf": "\r\n", "cr": "\r"}
+
+
+@pytest.mark.parametrize("ending", sorted(LINE_ENDINGS))
+def test_csv_rows_are_read_whatever_the_line_endings(tmp_path: Path, ending: str) -> None:
+    # Excel's "CSV (Macintosh)" ends lines in a bare CR; it once read as one header line.
+    eol = LINE_ENDINGS[ending]
+    lines = ["id;title;text", "1;Ferry;The ferry left at noon.",
+             '2;Pier;"The pier reopened,' + eol + 'after repairs."', "3;Bus;Buses ran late."]
+    (tmp_path / "d.csv").write_bytes((eol.join(lines) + eol).encode("cp1252"))
+    items = read(tmp_path / "d.csv")
+    assert [r.text for r in records(items)] == [
+        "The ferry left at noon.", "The pier reopened,\nafter repairs."
+        if ending == "cr" else f"The pier reopened,{eol}after repairs.", "Buses ran late."]
+    assert [r.meta["title"] for r in records(items)] == ["Ferry", "Pier", "Bus"]
+    assert [r.provenance.line for r in records(items)] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("ending", sorted(LINE_ENDINGS))
+def test_jsonl_lines_are_read_whatever_the_line_endings(tmp_path: Path, ending: str) -> None:
+    eol = LINE_ENDINGS[ending]
+    rows = [json.dumps({"text": f"Story {i} about the market."}) for i in range(3)]
+    (tmp_path / "d.jsonl").write_bytes(eol.join(rows).encode() + (b"" if ending == "lf" else
+                                                                     eol.encode()))
+    items = read(tmp_path / "d.jsonl")
+    assert [r.text for r in records(items)] == [f"Story {i} about the market." for i in range(3)]
+    assert [r.provenance.line for r in records(items)] == [1, 2, 3]
+
+
+def test_mixed_line_endings_in_one_file_each_end_a_line(tmp_path: Path) -> None:
+    rows = [json.dumps({"text": f"Item {i}"}) for i in range(4)]
+    data = (rows[0] + "\r" + rows[1] + "\r\n" + rows[2] + "\n" + rows[3] + "\r").encode("utf-16")
+    (tmp_path / "d.jsonl").write_bytes(data)
+    assert [r.text for r in records(read(tmp_path / "d.jsonl"))] == [f"Item {i}" for i in range(4)]
+
+
+@pytest.mark.parametrize("split_at", [1, 2, 3])
+def test_cr_at_a_chunk_boundary_is_one_line_end(split_at: int) -> None:
+    # A CRLF split across two reads must stay one line end, a bare CR must still end one.
+    from corpuskit.sources.streams import bare_cr_to_lf
+
+    data = b"a\r\nb\rc\r"
+    for cut in range(len(data) + 1):
+        chunks = [data[:cut], data[cut:]] if split_at == 1 else \
+            [data[i:i + split_at] for i in range(0, len(data), split_at)]
+        assert b"".join(bare_cr_to_lf(iter(chunks))) == b"a\r\nb\nc\n"
+
+
+def test_txt_article_with_bare_cr_keeps_its_paragraphs(tmp_path: Path) -> None:
+    from corpuskit.clean import CleanConfig, Cleaner
+
+    (tmp_path / "a.txt").write_bytes(b"First paragraph here.\r\rSecond paragraph here.\r")
+    raw = only(read(tmp_path / "a.txt"))
+    assert isinstance(raw, RawRecord)
+    cleaned = Cleaner(CleanConfig()).clean(raw.text).text
+    assert cleaned == "First paragraph here.\n\nSecond paragraph here."
+
+
 def test_csv_without_text_column_is_one_missing_text_reject(tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text("id,body\n1,a\n2,b\n", encoding="utf-8")
     rej = only(read(tmp_path / "d.csv"))

@@ -123,8 +123,9 @@ def _rows(feed: _Feed, display: str, config: SourceConfig) -> Iterator[RawRecord
     if name not in header:
         yield make_reject(
             Reason.MISSING_TEXT,
-            f"the header has no column {name!r}, so none of this file's rows were read "
-            f"(one reject for the whole file) {missing_text_hint(config, header)}",
+            f"the header (split on {delimiter!r}) has no column {name!r}, so none of this "
+            f"file's rows were read (one reject for the whole file) "
+            f"{missing_text_hint(config, header)}",
             file_prov, header_line.rstrip("\r\n"),
         )
         return

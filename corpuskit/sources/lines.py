@@ -27,6 +27,7 @@ from corpuskit.sources.decode import (
 from corpuskit.sources.streams import (
     ByteStream,
     Line,
+    bare_cr_to_lf,
     iter_chunks,
     iter_lines,
     peek,
@@ -81,7 +82,8 @@ def open_lines(stream: ByteStream, max_bytes: int) -> OpenedLines | DecodeFailur
             else:
                 encoding = "utf-8"  # no prior; each line gets its own detection
     label = "utf-8" if encoding in ("utf-8", "utf-8-sig") or legacy else encoding
-    return OpenedLines(iter_lines(chunks, max_bytes), LineDecoder(legacy, label), encoding)
+    lines = iter_lines(bare_cr_to_lf(chunks), max_bytes)  # LF, CRLF and bare CR all end lines
+    return OpenedLines(lines, LineDecoder(legacy, label), encoding)
 
 
 def _skip_first(chunks: Iterator[bytes], count: int) -> Iterator[bytes]:

@@ -171,6 +171,32 @@ def transcode(chunks: Iterator[bytes], encoding: str, skip: int) -> Iterator[byt
         yield tail.encode("utf-8", errors="surrogatepass")
 
 
+def bare_cr_to_lf(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Turn every bare CR (old Mac OS line ends, Excel's "CSV (Macintosh)") into LF.
+
+    CRLF stays as it is, so LF and CRLF files pass through byte for byte. A CR that ends a
+    chunk is held back until the next chunk shows whether an LF follows it. Works on UTF-8
+    and on every ASCII-compatible code page (CR is 0x0D in all of them); UTF-16/32 are
+    transcoded to UTF-8 first.
+    """
+    held = False  # the previous chunk ended in a CR not yet written
+    for chunk in chunks:
+        if held:
+            chunk = b"\r" + chunk
+            held = False
+        if b"\r" not in chunk:
+            yield chunk
+            continue
+        if chunk.endswith(b"\r"):
+            chunk = chunk[:-1]
+            held = True
+        if chunk.count(b"\r") != chunk.count(b"\r\n"):  # CRLF-only chunks pass as they are
+            chunk = b"\r\n".join(part.replace(b"\r", b"\n") for part in chunk.split(b"\r\n"))
+        yield chunk
+    if held:
+        yield b"\n"
+
+
 @dataclass(frozen=True, slots=True)
 class Line:
     """One line without its b"\\n". ``data`` is None when the line exceeded the cap."""
