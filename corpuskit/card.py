@@ -230,6 +230,10 @@ def _accounting(report: BuildReport, total_rejected: int) -> str:
     if report.files_skipped:
         skipped = ", ".join(f"{k}: {v}" for k, v in sorted(report.files_skipped.items()))
         text += f" Files that are not articles were skipped ({skipped})."
+    if report.meta_not_understood:
+        fields = ", ".join(f"{k}: {v:,} value{'s' if v != 1 else ''}"
+                           for k, v in report.meta_not_understood.items())
+        text += f" Metadata not understood ({fields}) was set to null; those articles were kept."
     text += "\n\n### Rejected, by reason\n\n" + _table(
         ["reason", "records", "meaning"],
         [

@@ -385,6 +385,11 @@ def render_summary(report: Any) -> str:
             "  skipped files: "
             + ", ".join(f"{k} {v}" for k, v in sorted(report.files_skipped.items()))
         )
+    if report.meta_not_understood:
+        lines.append(
+            "  metadata not understood (set to null, articles kept): "
+            + ", ".join(f"{k} {v}" for k, v in report.meta_not_understood.items())
+        )
     if report.held:
         lines.append(
             f"  held in their published split by --previous: {len(report.held)} "

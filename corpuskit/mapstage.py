@@ -53,7 +53,8 @@ class BatchResult:
     chars_in: int = 0
     chars_removed: int = 0
     source_rule_misses: int = 0
-    published_unparsed: int = 0
+    # field -> values set to null because they could not be read (the article is kept)
+    meta_not_understood: Counter[str] = field(default_factory=Counter)
     seconds: Counter[str] = field(default_factory=Counter)  # per step, for the report only
     language_engine: str = ""
 
@@ -87,7 +88,9 @@ def parse_published(value: Any) -> datetime | None:
     """ISO 8601 (date or datetime, 'Z' allowed) to an aware UTC datetime; None if not understood.
 
     A naive time is taken as UTC: feeds rarely say, and guessing the machine's zone would make
-    the artifact depend on where it was built.
+    the artifact depend on where it was built. None too when the value names no instant that
+    UTC can hold (year 1 at +01:00, year 9999 at -05:00): the caller counts it, the article
+    stays. Never raises.
     """
     if value is None or value == "":
         return None
@@ -100,7 +103,10 @@ def parse_published(value: Any) -> datetime | None:
             return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).replace(microsecond=0)
+    try:
+        return parsed.astimezone(timezone.utc).replace(microsecond=0)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00, a framework's minimum date
+        return None
 
 
 def process_batch(state: MapState, batch: Sequence[tuple[int, RawRecord | Reject]]) -> BatchResult:
@@ -283,7 +289,7 @@ def _prepare(state: MapState, raw: RawRecord, out: BatchResult) -> Document | Re
         return _reject(problem[0], problem[1], raw.provenance, raw.text, source_id)
     published = parse_published(meta.get("published"))
     if meta.get("published") and published is None:
-        out.published_unparsed += 1
+        out.meta_not_understood["published"] += 1
     return Document(
         text=result.text,
         provenance=raw.provenance,

@@ -87,7 +87,7 @@ class BuildReport:
     held: list[tuple[str, str, str]] = field(default_factory=list)
     audit: dict[str, Any] = field(default_factory=dict)
     source_rule_misses: int = 0
-    published_unparsed: int = 0
+    meta_not_understood: dict[str, int] = field(default_factory=dict)
     index_bytes: int = 0
     language_engine: str = ""
     timings: dict[str, float] = field(default_factory=dict)
@@ -205,6 +205,7 @@ def build(
         rejects = ShardWriter(tmp, "rejects", "rejects", schema.REJECT_SCHEMA, config.shard_bytes)
         rejected: Counter[str] = Counter()
         clean_steps: Counter[str] = Counter()
+        meta_not_understood: Counter[str] = Counter()
         step_seconds: Counter[str] = Counter()
         mapped = 0
         executor = make_executor(config.jobs)
@@ -225,7 +226,7 @@ def build(
                 report.chars_in += result.chars_in
                 report.chars_removed += result.chars_removed
                 report.source_rule_misses += result.source_rule_misses
-                report.published_unparsed += result.published_unparsed
+                meta_not_understood.update(result.meta_not_understood)
                 mapped += len(result.rows) + len(result.rejects)
                 step_seconds.update(result.seconds)
                 report.language_engine = result.language_engine
@@ -242,6 +243,7 @@ def build(
         report.timings.update({f"map.{k}": v for k, v in step_seconds.items()})
         report.rejected = dict(rejected)
         report.clean_steps = dict(clean_steps)
+        report.meta_not_understood = dict(sorted(meta_not_understood.items()))
         report.files_read = stats.files_read
         report.files_skipped = dict(stats.files_skipped)
 
@@ -273,6 +275,8 @@ def build(
                 "skipped": dict(sorted(stats.files_skipped.items())),
             },
             "counts": report.counts,
+            # field -> values set to null because they could not be read; the articles stayed
+            "metadata_not_understood": report.meta_not_understood,
             "duplicates": {
                 "exact": report.exact_duplicates,
                 "near": report.near_duplicates,

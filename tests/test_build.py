@@ -205,3 +205,42 @@ def test_a_pool_build_with_many_batches_equals_an_inline_build(
         [small_corpus], tmp_path / "b", BuildConfig(name="news", min_chars=50, jobs=2, batch_size=2)
     )
     assert files_of(tmp_path / "a") == files_of(tmp_path / "b")
+
+
+# A date each of these frameworks or feeds writes, that names no instant UTC can hold or that
+# is not a date at all. Each must cost the field, never the article, and be counted.
+UNREADABLE_DATES = [
+    "0001-01-01T00:00:00+01:00",  # .NET DateTime.MinValue written with a local offset
+    "9999-12-31T23:30:00-05:00",  # the maximum date, west of Greenwich
+    "0000-00-00 00:00:00",  # MySQL's zero date
+    "99999-01-01",
+    "31/12/2024",
+    12345,
+    True,
+    ["2024-01-01"],
+    {"$date": "2024-01-01"},
+]
+
+
+def test_unreadable_published_values_become_null_and_are_counted(tmp_path: Path) -> None:
+    rows = [{"text": english_article(400 + i), "published": value}
+            for i, value in enumerate(UNREADABLE_DATES)]
+    rows.append({"text": english_article(499), "published": "2024-02-29T23:30:00-01:00"})
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    report = build([tmp_path / "in"], out, BuildConfig(name="d", min_chars=50))
+    assert (report.kept, report.rejected) == (len(rows), {})
+    assert report.meta_not_understood == {"published": len(UNREADABLE_DATES)}
+    manifest = json.loads((out / "corpuskit.json").read_text())
+    assert manifest["metadata_not_understood"] == {"published": len(UNREADABLE_DATES)}
+    assert f"published: {len(UNREADABLE_DATES)} values" in (out / "README.md").read_text()
+    published = [v for split in _load(out, tmp_path).values() for v in split["published"]]
+    assert sorted(str(v) for v in published if v is not None) == ["2024-03-01 00:30:00+00:00"]
+
+
+def test_readable_metadata_leaves_no_not_understood_line(built: tuple[Path, object]) -> None:
+    out, report = built
+    assert report.meta_not_understood == {}  # type: ignore[attr-defined]
+    assert json.loads((out / "corpuskit.json").read_text())["metadata_not_understood"] == {}
+    assert "Metadata not understood" not in (out / "README.md").read_text()
