@@ -572,3 +572,147 @@ def test_audit_compares_big_buckets_exhaustively_across_splits() -> None:
     assert result.eval_with_train_copy == 1
     assert result.examples == ((250, 100, 97 / 128),)
     assert result.complete
+
+
+# --- the leader path of big buckets, against a reference, at small block and leader caps -----
+
+
+def _grouped_bucket(groups: int, per_group: int, seed: int, hug: bool = False
+                    ) -> tuple[np.ndarray, list[int]]:
+    """Signatures that all share their first band (one big bucket), made of ``groups`` groups
+    of near-copies (each copy keeps ~95 % of its group's slots; groups share only that band),
+    shuffled; and each row's group. With ``hug``, some copies keep exactly ``min_matches``
+    slots of their group's and some one fewer: pairs right at the verification bar."""
+    rng = np.random.default_rng(seed)
+    bases = rng.integers(0, 2**32 - 1, size=(groups, CONFIG.num_perm), dtype=np.uint32)
+    labels = [g for g in range(groups) for _ in range(per_group)]
+    rng.shuffle(labels)
+    matrix = bases[labels].copy()
+    matrix[:, : CONFIG.rows] = 12345
+    at_bar = CONFIG.num_perm - CONFIG.min_matches
+    first: dict[int, int] = {}  # group -> its first row (which becomes a leader)
+    for i, group in enumerate(labels):
+        hugging = hug and group in first and rng.random() < 0.4
+        if hugging:
+            matrix[i] = matrix[first[group]]
+        first.setdefault(group, i)
+        edits = int(rng.choice([at_bar, at_bar + 1])) if hugging else CONFIG.num_perm // 20
+        edited = CONFIG.rows + rng.choice(CONFIG.num_perm - CONFIG.rows, size=edits,
+                                          replace=False)
+        matrix[i, edited] = rng.integers(0, 2**32 - 1, size=len(edited), dtype=np.uint32)
+    return matrix, labels
+
+
+def _reference_leader_edges(matrix: np.ndarray, bucket: list[int], min_matches: int,
+                            block: int, max_leaders: int) -> set[tuple[int, int, int]]:
+    """The leader path's rule, one member at a time: a member is compared with the leaders
+    of its block's start; one that matches none is compared with the leaders added earlier in
+    its block and, matching none of those either, becomes a leader while there is room."""
+    def matches(a: int, b: int) -> int:
+        return int(np.count_nonzero(matrix[a] == matrix[b]))
+
+    leaders = [bucket[0]]
+    edges: set[tuple[int, int, int]] = set()
+    for start in range(1, len(bucket), block):
+        at_start = list(leaders)
+        for member in bucket[start:start + block]:
+            hits = [(lead, member, matches(lead, member)) for lead in at_start]
+            hits = [h for h in hits if h[2] >= min_matches]
+            if not hits and len(at_start) < max_leaders:
+                hits = [(lead, member, matches(lead, member)) for lead in leaders[len(at_start):]]
+                hits = [h for h in hits if h[2] >= min_matches]
+                if not hits and len(leaders) < max_leaders:
+                    leaders.append(member)
+            edges.update(hits)
+    return edges
+
+
+@pytest.mark.parametrize(("block", "max_leaders"), [(7, 64), (7, 3), (1, 2), (256, 64), (5, 5)])
+def test_leader_edges_are_exactly_the_leader_rule(monkeypatch: pytest.MonkeyPatch, block: int,
+                                                  max_leaders: int) -> None:
+    monkeypatch.setattr(dedup, "_LEADER_BLOCK", block)
+    monkeypatch.setattr(dedup, "_MAX_LEADERS", max_leaders)
+    matrix, _ = _grouped_bucket(groups=5, per_group=12, seed=block * 100 + max_leaders,
+                                hug=True)
+    bucket = list(range(len(matrix)))
+    left, right, count = dedup._leader_edges(matrix, np.asarray(bucket), CONFIG.min_matches)
+    got = set(zip(left.tolist(), right.tolist(), count.tolist(), strict=True))
+    assert len(got) == len(left)  # no edge twice
+    assert got == _reference_leader_edges(matrix, bucket, CONFIG.min_matches, block,
+                                          max_leaders)
+
+
+def test_a_member_matching_a_leader_exactly_at_the_bar_does_not_lead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # H agrees with the leader L on exactly min_matches slots; T is H's twin but agrees with L
+    # on fewer. H must join L (not lead), so T starts a group of its own: no (H, T) edge.
+    monkeypatch.setattr(dedup, "_LEADER_BLOCK", 1)
+    rng = np.random.default_rng(5)
+    lead = rng.integers(0, 2**32 - 1, size=CONFIG.num_perm, dtype=np.uint32)
+    h = lead.copy()
+    h[CONFIG.min_matches:] += 1
+    t = h.copy()
+    t[0] += 1
+    left, right, count = dedup._leader_edges(np.stack([lead, h, t]), np.arange(3),
+                                             CONFIG.min_matches)
+    assert list(zip(left.tolist(), right.tolist(), count.tolist(), strict=True)) == [
+        (0, 1, CONFIG.min_matches)]
+
+
+def test_groups_sharing_one_big_bucket_cluster_by_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Five stories whose copies all share one band: the bucket is far over the all-pairs
+    # limit, so only the leader path can tell the stories apart.
+    monkeypatch.setattr(dedup, "_LEADER_BLOCK", 7)
+    matrix, labels = _grouped_bucket(groups=5, per_group=3 * dedup._BIG_BUCKET // 5, seed=9)
+    index = NearDupIndex(CONFIG)
+    index.add_many(list(range(len(matrix))), [row.astype("<u4").tobytes() for row in matrix])
+    expected = sorted(sorted(i for i, g in enumerate(labels) if g == group) for group in range(5))
+    assert sorted(index.clusters()) == expected
+
+
+def test_leader_edges_of_a_bucket_where_nothing_matches_are_empty() -> None:
+    matrix, _ = _grouped_bucket(groups=70, per_group=1, seed=4)
+    left, right, count = dedup._leader_edges(matrix, np.arange(len(matrix)), CONFIG.min_matches)
+    assert (len(left), len(right), len(count)) == (0, 0, 0)
+
+
+# --- small contracts --------------------------------------------------------------------------
+
+
+def test_one_slot_signatures_are_compared() -> None:
+    one = (7).to_bytes(4, "little")
+    assert estimate_jaccard(one, one) == 1.0
+
+
+@pytest.mark.parametrize("side", [0, 1])
+def test_an_empty_signature_is_similar_to_nothing(side: int) -> None:
+    empty, full = _sig(""), _sig(FERRY)
+    pair = (empty, full) if side == 0 else (full, empty)
+    assert estimate_jaccard(*pair) == 0.0
+
+
+def test_a_signature_that_is_not_whole_slots_is_refused_with_its_size() -> None:
+    with pytest.raises(ValueError, match="whole number of uint32 slots, got 5 bytes"):
+        estimate_jaccard(b"\x00" * 5, b"\x00" * 5)
+
+
+def test_exact_jaccard_of_a_text_shorter_than_a_shingle() -> None:
+    assert exact_jaccard("harbour ferry", "harbour ferry") == 1.0
+    assert exact_jaccard("harbour ferry", "island ferry") == 0.0
+
+
+def test_add_many_refuses_keys_and_signatures_of_different_lengths() -> None:
+    with pytest.raises(ValueError, match="2 keys but 1 signatures"):
+        NearDupIndex(CONFIG).add_many([1, 2], [_sig(FERRY)])
+
+
+@pytest.mark.parametrize("pair", [(1, 99), (99, 1), (0, 1), (1, 3)])
+def test_similarity_of_a_key_never_added_is_a_key_error(pair: tuple[int, int]) -> None:
+    index = NearDupIndex(CONFIG)
+    index.add_many([1, 2, 3], [_sig(FERRY), _sig(ORCHARD), _sig(LIBRARY)])
+    if pair == (1, 3):
+        assert index.similarity(*pair) == estimate_jaccard(_sig(FERRY), _sig(LIBRARY))
+        return
+    with pytest.raises(KeyError, match="must both have been added"):
+        index.similarity(*pair)
