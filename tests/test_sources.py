@@ -19,7 +19,7 @@ import pytest
 from corpuskit.errors import ConfigError, SourceError
 from corpuskit.record import RawRecord, Reason, Reject
 from corpuskit.sources import MAX_REJECT_TEXT, SourceConfig, SourceStats, iter_records
-from corpuskit.sources.decode import Decoded, DecodeFailure, decode_bytes
+from corpuskit.sources.decode import UTF8_REPLACED, Decoded, DecodeFailure, decode_bytes
 
 from .conftest import shared
 
@@ -799,6 +799,75 @@ CODE_PAGES = {
 #: little headroom. A heuristic that gets worse fails here; one that gets better should
 #: lower its bound. cp1250 is weak on single sentences (Croatian, Slovene and Bosnian read
 #: as cp1252: 18.5 %, 97 of 525), and good once a text has a few sentences (1.5 %).
+@pytest.mark.parametrize(("valid", "extra", "utf8"), [
+    ("é" * 8, "", True),  # eight valid multi-byte characters per stray byte: UTF-8
+    ("é" * 7, "", False),  # seven: a legacy code page explains the bytes better
+    ("é" * 7, "\x80", True),  # U+0080 is a valid non-ASCII character too
+    ("é" * 7, "\x7f", False),  # DEL is ASCII: it is no evidence of UTF-8
+    ("é" * 8, "\ufffd" * 3, True),  # U+FFFD in the file is neither valid nor a stray byte
+    ("é" * 5, "\ufffd" * 3, False),
+])
+def test_utf8_with_stray_bytes_needs_eight_valid_characters_per_stray_byte(
+    valid: str, extra: str, utf8: bool
+) -> None:
+    data = f"Caf{valid}{extra} ".encode() + b"\xff" + b" au port."
+    decoded = decode_bytes(data)
+    if utf8:
+        assert decoded == Decoded(f"Caf{valid}{extra} \ufffd au port.", UTF8_REPLACED)
+    else:  # a legacy reading, or undecodable: never UTF-8 with replacements
+        assert not isinstance(decoded, Decoded) or decoded.encoding != UTF8_REPLACED, decoded
+
+
+def test_a_file_longer_than_the_sample_may_cut_a_character_at_the_sample_end() -> None:
+    # The candidates are scored on the first SAMPLE_BYTES; with one ASCII byte (a line end)
+    # in front of two-byte Shift-JIS characters, the sample ends inside one. charset-normalizer
+    # then dropped Shift-JIS and the whole file was undecodable.
+    from corpuskit.sources.decode import SAMPLE_BYTES
+
+    story = OTHER_SCRIPTS["ja"]
+    text = "\n" + story * (SAMPLE_BYTES // len(story.encode("cp932")) + 2)
+    data = text.encode("cp932")
+    with pytest.raises(UnicodeDecodeError):  # the sample does end inside a character
+        data[:SAMPLE_BYTES].decode("cp932")
+    assert decode_bytes(data) == Decoded(text, "cp932")
+
+
+# Our own two-sentence news texts in scripts the four common code pages cannot spell; only
+# the candidates charset-normalizer proposes can read them.
+OTHER_SCRIPTS = {
+    "el": "Το δημοτικό συμβούλιο ενέκρινε χθες το βράδυ τον νέο προϋπολογισμό της πόλης. Οι "
+          "κάτοικοι του λιμανιού ζήτησαν περισσότερα λεωφορεία και καλύτερους δρόμους.",
+    "tr": "Belediye meclisi dün akşam şehrin yeni bütçesini onayladı. Liman mahallesinde "
+          "yaşayanlar daha fazla otobüs ve güzel yollar istediğini söyledi.",
+    "ja": "市議会は昨夜、市の新しい予算を承認しました。港の住民は、もっと多くのバスとより良い道路を"
+          "求めています。",
+    "zh": "市议会昨晚批准了该市的新预算。港口附近的居民要求增加公共汽车并修好道路。",
+    "zh-Hant": "市議會昨晚批准了該市的新預算。港口附近的居民要求增加公共汽車並修好道路。",
+    "ko": "시의회는 어젯밤 시의 새 예산을 승인했다. 항구 주민들은 더 많은 버스와 더 나은 도로를 "
+          "요구했다.",
+    "he": "מועצת העיר אישרה אתמול בערב את התקציב החדש של העיר. תושבי הנמל ביקשו יותר אוטובוסים.",
+    "ar": "وافق مجلس المدينة مساء أمس على الميزانية الجديدة للمدينة. وطالب سكان الميناء بمزيد من "
+          "الحافلات.",
+    "lt": "Miesto taryba vakar vakare patvirtino naują miesto biudžetą. Uosto gyventojai "
+          "paprašė daugiau autobusų ir geresnių kelių.",
+    "th": "สภาเมืองอนุมัติงบประมาณใหม่ของเมืองเมื่อคืนนี้ ชาวบ้านที่ท่าเรือขอรถประจำทางเพิ่ม",
+}
+
+
+@pytest.mark.parametrize(("lang", "page"), [
+    ("el", "cp1253"), ("el", "iso8859-7"), ("tr", "cp1254"), ("tr", "iso8859-9"),
+    ("ja", "shift_jis"), ("ja", "euc_jp"), ("zh", "gbk"), ("zh", "gb18030"),
+    ("zh-Hant", "big5"), ("ko", "euc_kr"), ("he", "cp1255"), ("he", "iso8859-8"),
+    ("ar", "cp1256"), ("lt", "cp1257"), ("th", "cp874"),
+])
+def test_code_pages_of_other_scripts_are_recognised(lang: str, page: str) -> None:
+    # Hebrew read as cp1251 ("оетцъ дтйш") or cp1253 ("δςιψ") is as clean as the Hebrew
+    # reading by every other measure: vowel-less Cyrillic words and Greek and Hebrew final
+    # letters inside a word settle it.
+    decoded = decode_bytes(OTHER_SCRIPTS[lang].encode(page))
+    assert isinstance(decoded, Decoded) and decoded.text == OTHER_SCRIPTS[lang]
+
+
 MISREAD_BOUNDS = {
     ("cp1251", 1): 0.003,  # measured 0.08 % (1 of 1,189); without the penalty for
     ("cp1251", 3): 0.003,  # "Ïðåçèäåíò" (Cyrillic read as cp1252) 0.84 % and 0.78 %
@@ -845,3 +914,20 @@ def test_legacy_code_pages_are_recognised_on_real_text(
         if not isinstance(d := decode_bytes(data), Decoded) or d.text != text
     )
     assert misread / len(texts) <= MISREAD_BOUNDS[page, sentences], (misread, len(texts))
+
+
+def test_a_long_shift_jis_jsonl_file_is_read_as_shift_jis(tmp_path: Path) -> None:
+    # The head sniffed for the file's code page ends inside a character too; without that
+    # prior, each line is guessed alone, and a short one ("予算", budget) reads as cp1252.
+    from corpuskit.sources.decode import SAMPLE_BYTES
+
+    story = OTHER_SCRIPTS["ja"]
+    texts = [f"{i}: {story}" for i in range(2 * SAMPLE_BYTES // len(story.encode("cp932")))]
+    texts[-1] = "予算"
+    rows = [json.dumps({"text": text}, ensure_ascii=False) for text in texts]
+    data = ("\n".join(rows) + "\n").encode("cp932")
+    for pad in range(2):
+        (tmp_path / f"d{pad}.jsonl").write_bytes(b" " * pad + data)
+        got = records(read(tmp_path / f"d{pad}.jsonl"))
+        assert [r.text for r in got] == texts
+        assert {r.encoding for r in got} == {"cp932"}

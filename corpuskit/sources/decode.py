@@ -273,8 +273,11 @@ def is_utf8_prefix(data: bytes) -> bool:
     return True
 
 
-def decode_legacy(data: bytes) -> Decoded | DecodeFailure:
+def decode_legacy(data: bytes, complete: bool = True) -> Decoded | DecodeFailure:
     """Pick the legacy (8-bit or East Asian multi-byte) code page that best explains ``data``.
+
+    ``complete`` is False when ``data`` is the head of a longer stream (it may then end
+    inside a multi-byte character).
 
     Candidates are ranked by an implausibility score of their decoding (scripts mixed
     inside a word, case flips inside a word, symbols between letters, Latin words made only
@@ -283,20 +286,21 @@ def decode_legacy(data: bytes) -> Decoded | DecodeFailure:
     the order prefers cp1252, cp1251, cp1250 and KOI8-R over rarer code pages.
     """
     sample = data[:SAMPLE_BYTES]
-    names = candidate_order(sample)
+    whole = complete and len(sample) == len(data)
+    names = candidate_order(sample, whole)
     scored: list[tuple[float, int, int, str, int]] = []
     for rank, name in enumerate(names):
-        text = _decode_prefix(sample, name, whole=len(sample) == len(data))
+        text = _decode_prefix(sample, name, whole)
         if text is None:
             continue
         penalty, units = implausibility(text)
         scored.append((penalty, tie_breaker(text), rank, name, units))
     scored.sort()
-    cp1252_text = _try_decode(data, "cp1252")
+    cp1252_text = _decode_prefix(data, "cp1252", complete)
     for penalty, _, _, name, units in scored:
         if penalty > _UNDECODABLE_RATIO * max(units, 1):
             continue
-        text = _try_decode(data, name)
+        text = _decode_prefix(data, name, complete)
         if text is None:
             continue  # the sample decoded, the rest of the file does not
         if text == cp1252_text:
@@ -310,22 +314,28 @@ def decode_legacy(data: bytes) -> Decoded | DecodeFailure:
     )
 
 
-def candidate_order(sample: bytes) -> list[str]:
+def candidate_order(sample: bytes, whole: bool = True) -> list[str]:
     """Code pages to try, most trusted first: the common ones, then charset-normalizer's.
 
     charset-normalizer's own ranking is not used as a prior: on single sentences it puts
     cp1250 or cp775 ahead of cp1252 for Norwegian "på" or Italian "città", and
     mac-cyrillic ahead of cp1251. Its candidates still matter for code pages the fixed
     list lacks (Greek, Turkish, Baltic, CJK), where the fixed ones score badly.
+
+    ``whole`` is False when ``sample`` is the head of a longer file and so may end inside
+    a multi-byte character; charset-normalizer drops a multi-byte code page that cannot
+    decode its whole input, so it is also asked about the sample cut 1 to 3 bytes shorter
+    (a legacy multi-byte character is at most 4 bytes).
     """
     names = [*_FALLBACKS]
-    try:
-        for match in from_bytes(sample):
-            name = _normal_name(match.encoding)
-            if name is not None and name not in names:
-                names.append(name)
-    except Exception:  # a detector bug must not lose the record; the fixed list remains
-        pass
+    for cut in range(1 if whole else 4):
+        try:
+            for match in from_bytes(sample[: len(sample) - cut]):
+                name = _normal_name(match.encoding)
+                if name is not None and name not in names:
+                    names.append(name)
+        except Exception:  # a detector bug must not lose the record; the fixed list remains
+            pass
     if _LAST_RESORT not in names:
         names.append(_LAST_RESORT)
     return names
@@ -392,6 +402,27 @@ def tie_breaker(text: str) -> int:
     # KOI8-R read as cp1251 (and vice versa) swaps case: real text is mostly lower case.
     if upper > 2 * lower and upper >= 4:
         misses += 1
+    return misses + _spelling_misses(text)
+
+
+# Cyrillic vowel letters (Russian, Ukrainian, Belarusian, Bulgarian, Serbian, Macedonian).
+_CYRILLIC_VOWELS = frozenset("аеёиоуыэюяіїєъў")  # ъ: Bulgarian; ў: Belarusian
+_CYRILLIC_WORD_RE = re.compile(r"\b[а-яёіїєўґђјљњћџѓќѕ]{3,}\b")
+# A final letter form followed by another letter of its script (inside a word).
+_FINAL_FORM_INSIDE_RE = re.compile("ς[α-ωά-ώϊϋΐΰ]|[ךםןףץ][א-ת]")
+
+
+def _spelling_misses(text: str) -> int:
+    """Words that no orthography of their script spells: lower-case Cyrillic words of three
+    or more letters without a vowel, and Greek or Hebrew final letter forms inside a word.
+
+    Hebrew bytes read as cp1251 ("оетцъ дтйш") or cp1253 ("δςιψ") are as clean as the
+    Hebrew reading by every other measure; these spellings tell them apart.
+    """
+    misses = len(_FINAL_FORM_INSIDE_RE.findall(text))
+    for word in _CYRILLIC_WORD_RE.findall(text):
+        if _CYRILLIC_VOWELS.isdisjoint(word):
+            misses += 1
     return misses
 
 

@@ -76,7 +76,7 @@ def open_lines(stream: ByteStream, max_bytes: int) -> OpenedLines | DecodeFailur
         elif is_utf8_prefix(head):
             encoding = "utf-8"
         else:
-            guess = decode_legacy(head)
+            guess = decode_legacy(head, complete=len(head) < SAMPLE_BYTES)
             if isinstance(guess, Decoded):
                 encoding = legacy = guess.encoding
             else:
