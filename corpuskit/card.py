@@ -125,6 +125,33 @@ def _field_rows(fields: tuple[schema.Field, ...]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _how_to_load(name: str, rejects: SplitFiles, duplicates: SplitFiles) -> str:
+    """The card's loading code: one line per config the artifact declares, so every line
+    runs. A config with no rows is not declared (``datasets`` 5.2 cannot load a split with
+    no examples: "Instruction ... corresponds to no data"); the text says why it is absent."""
+    calls = [(f'ds = load_dataset("{name}")', "train + eval (path or Hub id)")]
+    absent = []
+    for var, config_name, files, what in (
+        ("rejects", "rejects", rejects, "what was rejected, and why"),
+        ("dups", "duplicates", duplicates, "what was dropped as a copy"),
+    ):
+        if files.num_examples:
+            calls.append((f'{var} = load_dataset("{name}", "{config_name}")', what))
+        else:
+            absent.append(config_name)
+    width = max(len(code) for code, _ in calls) + 2
+    text = (
+        "## How to load\n\n```python\nfrom datasets import load_dataset\n\n"
+        + "".join(f"{code.ljust(width)}# {comment}\n" for code, comment in calls)
+        + "```\n"
+    )
+    if absent:
+        nothing = {"rejects": "no record was rejected", "duplicates": "no record was a copy"}
+        text += "\n" + " ".join(
+            f"The `{c}` config is absent: {nothing[c]}." for c in absent) + "\n"
+    return text
+
+
 def render(
     config: BuildConfig,
     report: BuildReport,
@@ -144,13 +171,7 @@ def render(
         "de-duplicated (exact and near copies), and split into train and eval so that no "
         "near-copy of an eval article is in train.\n"
     )
-    parts.append(
-        "## How to load\n\n```python\nfrom datasets import load_dataset\n\n"
-        f'ds = load_dataset("{config.name}")             # train + eval (path or Hub id)\n'
-        f'rejects = load_dataset("{config.name}", "rejects")        # what was rejected, and why\n'
-        f'dups = load_dataset("{config.name}", "duplicates")        # what was dropped as a copy\n'
-        "```\n"
-    )
+    parts.append(_how_to_load(config.name, rejects, duplicates))
     parts.append(
         "## Splits\n\n"
         + _table(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import datasets
@@ -244,3 +247,41 @@ def test_readable_metadata_leaves_no_not_understood_line(built: tuple[Path, obje
     assert report.meta_not_understood == {}  # type: ignore[attr-defined]
     assert json.loads((out / "corpuskit.json").read_text())["metadata_not_understood"] == {}
     assert "Metadata not understood" not in (out / "README.md").read_text()
+
+
+def _card_code(out: Path) -> str:
+    """Every ```python block of the card, concatenated."""
+    text = (out / "README.md").read_text(encoding="utf-8")
+    return "\n".join(block.split("\n", 1)[1] for block in text.split("```python")[1:]
+                     for block in [block.split("```", 1)[0]])
+
+
+def _run_card_code(out: Path, name: str, tmp_path: Path) -> list[str]:
+    """Run the card's code as a user would, with the artifact's path for its Hub id; return
+    the configs its load_dataset lines loaded."""
+    code = _card_code(out).replace(f'load_dataset("{name}"', f'load_dataset({str(out)!r}')
+    code += "\nprint(sorted(k for k, v in dict(globals()).items() if type(v).__name__ == "
+    code += "'DatasetDict'))\n"
+    env = {**os.environ, "HF_DATASETS_CACHE": str(tmp_path / "hf-cache")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return list(json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"')))
+
+
+def test_every_load_line_of_the_card_runs(built: tuple[Path, object], tmp_path: Path) -> None:
+    out, _ = built
+    assert _run_card_code(out, "news", tmp_path) == ["ds", "dups", "rejects"]
+
+
+def test_a_card_without_rejects_or_copies_shows_only_lines_that_run(
+    write_corpus, tmp_path: Path
+) -> None:
+    corpus = write_corpus({f"s/a{i}.txt": english_article(700 + i) for i in range(4)})
+    out = tmp_path / "out"
+    report = build([corpus], out, BuildConfig(name="clean", min_chars=50))
+    assert (report.duplicates, report.rejected) == (0, {})
+    assert _run_card_code(out, "clean", tmp_path) == ["ds"]
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "The `rejects` config is absent: no record was rejected." in card
+    assert "config_name: rejects" not in card and "config_name: duplicates" not in card
