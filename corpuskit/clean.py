@@ -36,7 +36,7 @@ import html.entities
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -635,6 +635,10 @@ def _unicode_pass(text: str, normalize_punctuation: bool) -> str:
 #  * remnant mode (otherwise): only formatting/structure tags (<p>, <br>, <b>, <a>, <div>,
 #    <li>, ...) and entities are markup; any other "<" is literal text and is kept, as are
 #    the text's own line breaks.
+# In both modes a tag needs HTML's shape (_is_tag): attributes written name=value (or a
+# known boolean one), and an opening tag its closing partner unless it is void, may omit
+# its end tag or has a name=value attribute. "if (a<b && c>d)", "x<a and b>y" and "the <b>
+# element" are prose.
 # The step runs at all only when the text holds a remnant-class tag or a valid entity. Its
 # output holds neither (both modes parse them), which is what makes it idempotent.
 
@@ -655,12 +659,17 @@ _REMNANT_TAGS = (
 )
 
 
+# A tag's attributes as HTML spells them: name, name=value, name="value", name='value'.
+# "<b && c>" in "if (a<b && c>d)" has no such shape, so it is text, not a tag.
+_ATTR_NAME = r"[A-Za-z_:@][-\w:.@]*"  # data-id, aria-label, xml:lang, and Vue's @click, :src
+_ATTRS = rf"""(?:\s+{_ATTR_NAME}(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*\s*/?"""
+
+
 def _tag_body(names: str) -> str:
-    return rf"/?(?:{names})(?:[\s/][^<>]*)?>"
+    return rf"/?(?:{names})(?=[\s/>]){_ATTRS}>"
 
 
-_ANY_TAG_BODY = rf"(?:{_tag_body(_TAGS)}|!--.*?-->|!doctype[^<>]*>)"
-_ANY_TAG_RE = re.compile("<" + _ANY_TAG_BODY, re.I | re.S)
+_DOCUMENT_START_RE = re.compile(r"<(?:!--.*?-->|!doctype[^<>]*>)", re.I | re.S)
 _REMNANT_TAG_BODY = _tag_body(_REMNANT_TAGS)
 _REMNANT_TAG_RE = re.compile("<" + _REMNANT_TAG_BODY, re.I)
 _ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|([A-Za-z][A-Za-z0-9]{1,31}));")
@@ -685,8 +694,24 @@ _REMNANT_TAG_NAMES = _names(_REMNANT_TAGS)
 # Every "<" in one pass: a complete tag (name, attributes, ">"), a comment or doctype, or
 # a bare "<". The callback decides per mode, which is 5x faster than one regex per job.
 _LT_RE = re.compile(
-    r"<(?:(/?)([A-Za-z][A-Za-z0-9]*)((?:[\s/][^<>]*)?>)|(!--.*?-->|![dD][oO][cC][tT][yY][pP][eE][^<>]*>))?",
+    rf"<(?:(/?)([A-Za-z][A-Za-z0-9]*)(?=[\s/>])({_ATTRS}>)"
+    r"|(!--.*?-->|![dD][oO][cC][tT][yY][pP][eE][^<>]*>))?",
     re.S,
+)
+# Attribute names that stand alone in real markup (<td nowrap>, <option selected>). Any
+# other bare word ("<a and b>" in "x<a and b>y") is prose, unless the tag also has a
+# name=value attribute.
+_BOOLEAN_ATTRS = frozenset(
+    "allowfullscreen async autofocus autoplay checked compact controls default defer "
+    "disabled formnovalidate hidden inert ismap itemscope loop multiple muted nomodule "
+    "noresize noshade novalidate nowrap open readonly required reversed selected".split()
+)
+_ATTR_RE = re.compile(rf"""({_ATTR_NAME})(\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?""")
+# Elements that stand without a partner tag: void ones, and those whose end tag HTML lets
+# the writer leave out ("text<p>more", "<li>one<li>two").
+_UNPAIRED_OK = frozenset(
+    "area base br col embed hr img input link meta param source track wbr "
+    "p li dd dt td th tr option thead tbody tfoot colgroup html head body".split()
 )
 _DROP_TAGS = [
     "script", "style", "noscript", "template", "iframe", "object", "embed", "svg",
@@ -698,8 +723,49 @@ _FF = "\x0c"
 _FF_RUN_RE = re.compile(_FF + "{2,}")
 
 
+def _closing_names(text: str) -> frozenset[str]:
+    """Lower-cased names of the well-formed closing tags in ``text``."""
+    return frozenset(m.group(2).lower() for m in _LT_RE.finditer(text)
+                     if m.group(1) and m.group(2) is not None)
+
+
+def _is_tag(m: re.Match[str], names: frozenset[str], closing: frozenset[str]) -> bool:
+    """Whether a tag-shaped ``_LT_RE`` match is markup rather than prose.
+
+    Prose uses "<" and ">" too ("if (a<b && c>d)", "x<a and b>y", "the <b> element"). A tag
+    counts when its name is in ``names``, its attributes are name=value pairs or known
+    boolean ones, and, for an opening tag, its closing partner is among ``closing`` (the
+    names of the text's closing tags), unless it has a name=value attribute or the element
+    is void or may omit its end tag.
+    """
+    name = m.group(2).lower()
+    if name not in names:
+        return False
+    attrs = _ATTR_RE.findall(m.group(3))
+    valued = any(value for _, value in attrs)
+    if not valued and any(n.lower() not in _BOOLEAN_ATTRS for n, _ in attrs):
+        return False
+    if m.group(1) or valued or name in _UNPAIRED_OK:
+        # A lone closing tag is the commonest remnant of cut-off HTML ("wreck</font> in");
+        # prose spells tags out with their opening form ("the <b> element").
+        return True
+    return name in closing
+
+
+def _markup_tags(text: str, names: frozenset[str]) -> Iterator[re.Match[str]]:
+    """The tags of ``text`` that count as markup by the evidence asked of non-documents."""
+    closing = _closing_names(text)
+    for m in _LT_RE.finditer(text):
+        if m.group(2) is not None and _is_tag(m, names, closing):
+            yield m
+
+
 def _has_markup(text: str) -> bool:
-    if "<" in text and _REMNANT_TAG_RE.search(text):
+    if (
+        "<" in text
+        and _REMNANT_TAG_RE.search(text)
+        and next(_markup_tags(text, _REMNANT_TAG_NAMES), None) is not None
+    ):
         return True
     if "&" in text:
         for m in _ENTITY_RE.finditer(text):
@@ -711,10 +777,15 @@ def _has_markup(text: str) -> bool:
 def _is_document(text: str) -> bool:
     """HTML proper, as opposed to prose with a few tags or entities in it."""
     stripped = text.lstrip()
-    if stripped.startswith("<") and _ANY_TAG_RE.match(stripped):
+    if _DOCUMENT_START_RE.match(stripped):
+        return True
+    tags = list(_markup_tags(text, _ALL_TAG_NAMES)) if "<" in text else []
+    if not tags:
+        return False
+    if tags[0].start() == len(text) - len(stripped):  # the text starts with a tag
         return True
     lines = [line for line in text.split("\n") if line.strip()]
-    tagged = sum(1 for line in lines if "<" in line and _ANY_TAG_RE.search(line))
+    tagged = len({text.count("\n", 0, m.start()) for m in tags})
     return tagged >= _DOCUMENT_LINE_FRACTION * len(lines)
 
 
@@ -724,13 +795,16 @@ def _mark_tags(text: str, document: bool) -> str:
     Form feeds go before block tags (two: a paragraph) and <br> (one: a line); a space
     before table cells keeps "Bridge</td><td>1911" apart.
     """
-    allowed = _ALL_TAG_NAMES if document else _REMNANT_TAG_NAMES
+    # An HTML document writes a literal "<b>" as "&lt;b&gt;", but the document test is a
+    # heuristic: the partner evidence is asked in both modes.
+    names = _ALL_TAG_NAMES if document else _REMNANT_TAG_NAMES
+    closing = _closing_names(text)
 
     def mark(m: re.Match[str]) -> str:
         name = m.group(2)
         if name is not None:
             name = name.lower()
-            if name in allowed:
+            if _is_tag(m, names, closing):
                 if name in _BLOCK_TAGS:
                     return _FF + _FF + m.group(0)
                 if name == "br":

@@ -375,6 +375,45 @@ def test_plain_text_without_markup_passes_markup_step_untouched(cleaner: Cleaner
     assert cleaner.clean(text).text == text
 
 
+# Plain text whose "<" and ">" are comparisons, generics or quotes around words: none of it
+# is HTML, though each has a tag name right after a "<" and a ">" further on.
+NOT_TAGS = [
+    "The loop runs while if (a<b && c>d) holds.",  # the example from the bug report
+    "Reading x<a and b>y as one range is a mistake.",
+    "In the bracket, 0<p or q>1 reads as two tests.",
+    "The filter keeps rows where u<i || j>v after the merge.",
+    "He wrote <b = 3> on the board, then erased it.",
+    "The <b> element makes text bold, said the trainer.",
+    "Gates x<s and t>y were opened in that order.",
+]
+
+
+@pytest.mark.parametrize("sentence", NOT_TAGS)
+def test_comparisons_in_plain_text_are_not_markup(cleaner: Cleaner, sentence: str) -> None:
+    result = cleaner.clean(sentence)
+    assert result.text == sentence
+    assert "markup" not in result.flags
+
+
+@pytest.mark.parametrize("sentence", NOT_TAGS)
+def test_comparisons_survive_beside_real_markup(cleaner: Cleaner, sentence: str) -> None:
+    # The same sentences inside text that does have markup (an entity, a paired tag).
+    text = f"<p>{PROSE[0]} &amp; more.</p>\n\n{sentence}"
+    assert paragraphs(cleaner.clean(text)) == [f"{PROSE[0]} & more.", sentence]
+
+
+@pytest.mark.parametrize(("remnant", "text"), [
+    ('<a href="https://x.test/a?b=1&amp;c=2" target=_blank>the report</a>', "the report"),
+    ("<td width=50% nowrap>Bridge</td>", "Bridge"),
+    ("<span class='lede'>Bridge</span>", "Bridge"),
+    ("<B>Bridge</B>", "Bridge"),
+    ("Bridge<br/>", "Bridge"),
+    ("Bridge<wbr>", "Bridge"),
+])
+def test_real_tag_syntax_is_still_markup(cleaner: Cleaner, remnant: str, text: str) -> None:
+    assert cleaner.clean(f"{PROSE[1]} {remnant} opened.").text == f"{PROSE[1]} {text} opened."
+
+
 def test_escaped_markup_is_decoded_to_a_fixpoint(cleaner: Cleaner) -> None:
     assert cleaner.clean("Bridge &amp;lt;b&amp;gt;vote&amp;lt;/b&amp;gt; today").text == (
         "Bridge vote today"
