@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpuskit import clean as clean_module
-from corpuskit.clean import CLEAN_STEPS, CleanConfig, Cleaner, CleanResult
+from corpuskit.clean import CLEAN_STEPS, CleanConfig, Cleaner, CleanResult, Rule, load_rules
 from corpuskit.errors import ConfigError
 from tests.fixtures_clean import (
     FURNITURE_EN,
@@ -823,3 +823,78 @@ def test_decomposed_text_that_composes_into_mojibake_is_cleaned_idempotently() -
     once = cleaner.clean("Cafe\u0301 A\u0302\u20ac\u2122 prices rose sharply this week.",
                          has_title=True)
     assert cleaner.clean(once.text, has_title=True).text == once.text
+
+
+# --- every packaged furniture rule: a true positive and a near miss ---------------------
+
+PACKAGED_RULES = load_rules()
+
+
+def _rule_id(rule: Rule) -> str:
+    return f"{rule.kind}@{rule.origin.rsplit(':', 1)[-1]}"
+
+
+def test_every_packaged_rule_documents_an_example_and_a_near_miss() -> None:
+    assert PACKAGED_RULES
+    assert all(r.examples and r.near_misses for r in PACKAGED_RULES), [
+        _rule_id(r) for r in PACKAGED_RULES if not (r.examples and r.near_misses)]
+
+
+@pytest.mark.parametrize("rule", PACKAGED_RULES, ids=_rule_id)
+def test_each_rule_removes_its_examples(cleaner: Cleaner, rule: Rule) -> None:
+    for example in rule.examples:
+        para = example if rule.case_sensitive else example.lower()
+        assert re.match(rule.pattern, para) and len(example) <= rule.max_chars, example
+        if rule.kind == "line":
+            text = article(PROSE[0], example, PROSE[1])
+        else:
+            text = article(PROSE[0], PROSE[1], example, "Ferry fares rise in May",
+                           "Pier repairs start next week")
+        assert paragraphs(cleaner.clean(text)) == [PROSE[0], PROSE[1]], example
+
+
+@pytest.mark.parametrize("rule", PACKAGED_RULES, ids=_rule_id)
+def test_each_rule_leaves_its_near_misses(cleaner: Cleaner, rule: Rule) -> None:
+    for prose in rule.near_misses:
+        if rule.kind == "line":
+            expected = [PROSE[0], prose, PROSE[1]]
+        else:  # even with short items after it, a near miss is not a tail header
+            expected = [PROSE[0], PROSE[1], prose, "Fares rise in May.", "Repairs start soon."]
+        assert paragraphs(cleaner.clean(article(*expected))) == expected, prose
+
+
+@pytest.mark.parametrize("prose", [
+    "Share this with your neighbours, the mayor said.",
+    "Keep reading to your children, the librarian said.",
+    "Copyright law was the main topic of the second debate, which lasted two hours.",
+    "Register your bike for free at the police station.",
+])
+def test_the_reported_prose_is_kept(cleaner: Cleaner, prose: str) -> None:
+    # The four paragraphs a local-news article lost to the furniture rules (issue 14).
+    expected = [PROSE[0], prose, PROSE[1]]
+    assert paragraphs(cleaner.clean(article(*expected))) == expected
+
+
+@pytest.mark.parametrize("prose", [
+    "Read more about it in the minutes, the clerk said.",
+    "Follow us on Twitter, the officers told the crowd, and you will see the route.",
+    "Subscribe to our newsletter, the editor urged readers in her farewell column.",
+    '“Click here to vote,” said the poll worker, pointing at the screen.',
+    "Teilen Sie das mit Ihren Nachbarn, so der Bürgermeister.",
+    "Abonnez-vous à notre newsletter, a dit le maire en riant.",
+])
+def test_a_quote_attribution_makes_any_paragraph_prose(cleaner: Cleaner, prose: str) -> None:
+    expected = [PROSE[0], prose, PROSE[1]]
+    assert paragraphs(cleaner.clean(article(*expected))) == expected
+
+
+def test_a_headline_ending_in_an_attribution_is_still_a_cross_link(cleaner: Cleaner) -> None:
+    text = article(PROSE[0], "Also read | Bridge will reopen in May, mayor says", PROSE[1])
+    assert paragraphs(cleaner.clean(text)) == [PROSE[0], PROSE[1]]
+
+
+def test_rule_examples_must_be_arrays_of_strings(tmp_path: Path) -> None:
+    rules = tmp_path / "r.toml"
+    rules.write_text("[[line]]\npattern = 'x'\nexamples = 'not a list'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="'examples' must be an array of strings"):
+        Cleaner(CleanConfig(boilerplate_rules=(str(rules),)))
