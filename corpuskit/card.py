@@ -213,6 +213,8 @@ def render(
     parts.append(
         "## Languages\n\n"
         + _table(["language", "articles"], [(k, f"{v:,}") for k, v in report.languages.items()])
+        + "\n\n"
+        + _script_corrections(report)
         + "\n"
     )
     shown = list(report.sources.items())[:30]
@@ -223,6 +225,7 @@ def render(
         + (f"\n\n…and {more:,} more sources." if more > 0 else "")
         + "\n"
     )
+    parts.append(_limitations())
     parts.append(_accounting(report, total_rejected))
     parts.append(_leakage(config, report))
     parts.append(
@@ -233,6 +236,34 @@ def render(
         "output file, and the counts above.\n"
     )
     return "\n".join(parts)
+
+
+def _script_corrections(report: BuildReport) -> str:
+    fixed = sum(report.language_corrections.values())
+    if not fixed:
+        return "No language tag had to be corrected by the text's script (see Limitations)."
+    which = ", ".join(f"{k}: {v:,}" for k, v in report.language_corrections.items())
+    tags, were = ("tag", "was") if fixed == 1 else ("tags", "were")
+    return (
+        f"{fixed:,} {tags} that langdetect gave {were} ruled out by the text's script and "
+        f"corrected ({which}); see Limitations."
+    )
+
+
+def _limitations() -> str:
+    return (
+        "## Limitations\n\n"
+        "- **Language tags** are langdetect's best guess (seeded, so reproducible), `und` "
+        "below the score threshold. Where the text's dominant script rules that language "
+        "out, the tag is corrected: Han characters alone give `zh-Hans` or `zh-Hant` (by "
+        "which characters occur), Han with kana `ja`, Hangul `ko`, and a script that one "
+        "language is written in (Greek, Armenian, Georgian, Hebrew, Thai, ...) that "
+        "language; otherwise `und`. `language_score` is then that script's share of the "
+        "letters. Texts that mix languages get one tag.\n"
+        "- **`num_words`** counts whitespace-separated words, but each character of a script "
+        "written without spaces (Chinese, Japanese, Thai, Lao, Khmer, Myanmar) as a word, as "
+        "the near-duplicate shingles do.\n"
+    )
 
 
 def _accounting(report: BuildReport, total_rejected: int) -> str:

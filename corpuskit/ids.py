@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import re
+
+from corpuskit.tokens import PER_CHAR_BLOCKS
+
+# Characters of scripts written without spaces (Han, kana, Thai, ...): each is one word,
+# as each is one token of the near-duplicate shingles.
+_SPACELESS_RE = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in PER_CHAR_BLOCKS) + "]")
+_ALNUM_RE = re.compile(r"[^\W_]")
 
 
 def normalise(text: str) -> str:
@@ -19,10 +27,26 @@ def content_hash(text: str) -> str:
 
 def fingerprint(text: str) -> tuple[str, int]:
     """(content hash, word count) from one casefold and one split: on the hot path, the
-    word count comes free with the normalisation (casefolding never creates whitespace)."""
+    word count comes free with the normalisation (casefolding never creates whitespace).
+
+    Words are whitespace-separated, except in scripts written without spaces (Han, kana,
+    Thai, Lao, Khmer, Myanmar), where each character is a word, as in the near-duplicate
+    shingles (:mod:`corpuskit.tokens`): a 310-character Chinese article is ~300 words, not 3.
+    """
     words = text.casefold().split()
     digest = hashlib.blake2b(" ".join(words).encode("utf-8", "surrogatepass"), digest_size=16)
-    return digest.hexdigest(), len(words)
+    if text.isascii() or _SPACELESS_RE.search(text) is None:
+        return digest.hexdigest(), len(words)
+    return digest.hexdigest(), sum(map(_word_count, words))
+
+
+def _word_count(word: str) -> int:
+    """Words in one whitespace-separated token: its spaceless-script characters, plus each
+    run of other letters or digits ("2024年" is two words; "。" alone is none)."""
+    rest, spaceless = _SPACELESS_RE.subn(" ", word)
+    if not spaceless:
+        return 1
+    return spaceless + sum(1 for part in rest.split() if _ALNUM_RE.search(part))
 
 
 def record_id(source_id: str, text_hash: str) -> str:

@@ -9,8 +9,10 @@ two builds with different seeds can run in one process.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 
 UNDETERMINED = "und"
@@ -149,3 +151,201 @@ def tag(guesses: Sequence[Guess | None], threshold: float) -> list[tuple[str, fl
         code, prob = guess
         out.append((CODE_MAP.get(code, code) if prob >= threshold else UNDETERMINED, prob))
     return out
+
+
+# --- scripts: where the text's writing system settles the language ---------------------------
+
+# Letters of each script (Unicode blocks). Sources: the Unicode Standard's block chart.
+_SCRIPT_CLASSES: dict[str, str] = {
+    "Latin": "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff",
+    "Cyrillic": "\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f",
+    "Greek": "\u0370-\u03ff\u1f00-\u1fff",
+    "Armenian": "\u0531-\u058f",
+    "Hebrew": "\u0590-\u05ff\ufb1d-\ufb4f",
+    "Arabic": "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff",
+    "Devanagari": "\u0900-\u097f",
+    "Bengali": "\u0980-\u09ff",
+    "Gurmukhi": "\u0a00-\u0a7f",
+    "Gujarati": "\u0a80-\u0aff",
+    "Tamil": "\u0b80-\u0bff",
+    "Telugu": "\u0c00-\u0c7f",
+    "Kannada": "\u0c80-\u0cff",
+    "Malayalam": "\u0d00-\u0d7f",
+    "Sinhala": "\u0d80-\u0dff",
+    "Thai": "\u0e00-\u0e7f",
+    "Lao": "\u0e80-\u0eff",
+    "Georgian": "\u10a0-\u10ff\u1c90-\u1cbf\u2d00-\u2d2f",
+    "Hangul": "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af",
+    "Khmer": "\u1780-\u17ff",
+    "Kana": "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f",
+    "Han": "\u3005\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f",
+}
+# Counting is "delete every run of what is not counted, measure the rest": one regex match per
+# word gap, where deleting each counted character was one match per letter (6x slower).
+_NOT_SCRIPT_RES = {name: re.compile(f"[^{chars}]+") for name, chars in _SCRIPT_CLASSES.items()}
+_LETTER_RE = re.compile(r"[^\W\d_]")
+_NOT_LETTER_RE = re.compile(r"[\W\d_]+")
+
+# The scripts each language langdetect knows is written in.
+_LATIN_LANGUAGES = (
+    "af ca cs cy da de en es et fi fr hr hu id it lt lv nl no pl pt ro sk sl so sq sv sw tl "
+    "tr vi"
+).split()
+LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
+    **{code: frozenset({"Latin"}) for code in _LATIN_LANGUAGES},
+    **{code: frozenset({"Cyrillic"}) for code in ("bg", "mk", "ru", "uk")},
+    **{code: frozenset({"Arabic"}) for code in ("ar", "fa", "ur")},
+    **{code: frozenset({"Devanagari"}) for code in ("hi", "mr", "ne")},
+    "el": frozenset({"Greek"}), "he": frozenset({"Hebrew"}), "bn": frozenset({"Bengali"}),
+    "pa": frozenset({"Gurmukhi"}), "gu": frozenset({"Gujarati"}), "ta": frozenset({"Tamil"}),
+    "te": frozenset({"Telugu"}), "kn": frozenset({"Kannada"}), "ml": frozenset({"Malayalam"}),
+    "th": frozenset({"Thai"}),
+    "ja": frozenset({"Kana", "Han"}), "ko": frozenset({"Hangul", "Han"}),
+    "zh-Hans": frozenset({"Han"}), "zh-Hant": frozenset({"Han"}),
+}  # fmt: skip
+# Scripts that one language (of the ones worth tagging) is written in.
+SCRIPT_LANGUAGE: dict[str, str] = {
+    "Greek": "el", "Armenian": "hy", "Georgian": "ka", "Hebrew": "he", "Thai": "th",
+    "Hangul": "ko", "Kana": "ja", "Gurmukhi": "pa", "Gujarati": "gu", "Tamil": "ta",
+    "Telugu": "te", "Kannada": "kn", "Malayalam": "ml", "Sinhala": "si", "Lao": "lo",
+    "Khmer": "km",
+}  # fmt: skip
+# Japanese always writes kana, even in a headline; Korean writes Hangul. A few kana or
+# Hangul among Han characters (a name, a particle) are enough to tell them from Chinese.
+_MIN_KANA_SHARE = 0.02
+_SAMPLE_CHARS = 500  # the script of an article is settled long before this
+
+
+def _script_counts(text: str) -> tuple[dict[str, int], int]:
+    """(letters per script, all letters) of the first _SAMPLE_CHARS characters."""
+    sample = text[:_SAMPLE_CHARS]
+    letters = _count(_NOT_LETTER_RE, sample)
+    counts = {}
+    for name, rx in _NOT_SCRIPT_RES.items():
+        n = _count(rx, sample)
+        if n:
+            counts[name] = n
+    return counts, letters
+
+
+def _chinese_variant(text: str) -> str:
+    """zh-Hant when more of the text's characters exist only in Traditional Chinese than only
+    in Simplified (CC-CEDICT's character sets, from ``zhon``), zh-Hans otherwise."""
+    simplified_only, traditional_only = _variant_sets()
+    sample = text[:_SAMPLE_CHARS]
+    trad = sum(1 for ch in sample if ch in traditional_only)
+    simp = sum(1 for ch in sample if ch in simplified_only)
+    return "zh-Hant" if trad > simp else "zh-Hans"
+
+
+@cache
+def _variant_sets() -> tuple[frozenset[str], frozenset[str]]:
+    from zhon import cedict
+
+    simplified, traditional = frozenset(cedict.simplified), frozenset(cedict.traditional)
+    return simplified - traditional, traditional - simplified
+
+
+def script_language(text: str) -> tuple[str, float] | None:
+    """The language the text's dominant script settles, and that script's share of the
+    letters; None when the script does not settle it (Latin, Cyrillic, Arabic, ...).
+
+    Han-dominant text with kana is ``ja``, with Hangul ``ko``, otherwise Chinese, Simplified
+    or Traditional by its characters.
+    """
+    counts, letters = _script_counts(text)
+    if not counts or not letters:
+        return None
+    script = max(counts, key=lambda name: (counts[name], name))
+    cjk = counts.get("Han", 0) + counts.get("Kana", 0) + counts.get("Hangul", 0)
+    # Capped: a script's vowel signs (Thai, Indic) are marks, not letters, to the regex.
+    share = min(1.0, (cjk if script in ("Han", "Kana", "Hangul") else counts[script]) / letters)
+    if script in ("Han", "Kana", "Hangul"):
+        if counts.get("Kana", 0) >= _MIN_KANA_SHARE * cjk:
+            return "ja", share
+        if counts.get("Hangul", 0) >= _MIN_KANA_SHARE * cjk:
+            return "ko", share
+        return _chinese_variant(text), share
+    if script in SCRIPT_LANGUAGE:
+        return SCRIPT_LANGUAGE[script], share
+    return None
+
+
+# A tag stands while its scripts hold at least this share of the letters: Cyrillic text
+# quoting English titles is still Macedonian. Only a text (nearly) without its tag's
+# script is corrected.
+_MIN_OWN_SCRIPT_SHARE = 0.25
+
+
+@cache
+def _not_scripts_re(scripts: frozenset[str]) -> re.Pattern[str]:
+    return re.compile("[^" + "".join(_SCRIPT_CLASSES[name] for name in sorted(scripts)) + "]+")
+
+
+# What any text has besides letters: ASCII and Latin-1 punctuation, digits and symbols,
+# general punctuation, currency and letterlike symbols, arrows, CJK punctuation, full-width
+# forms' punctuation. Not exhaustive: it only lets most texts skip the counting.
+_COMMON_NON_LETTERS = (
+    "\x00-\x40\x5b-\x60\x7b-\xbf\xd7\xf7\u2000-\u206f\u20a0-\u20cf\u2100-\u21ff"
+    "\u3000-\u3004\u3008-\u303f\uff01-\uff20\uff3b-\uff40\uff5b-\uff65"
+)
+
+
+@cache
+def _foreign_re(scripts: frozenset[str]) -> re.Pattern[str]:
+    """A character that is neither in ``scripts`` nor common punctuation or symbols."""
+    own = "".join(_SCRIPT_CLASSES[name] for name in sorted(scripts))
+    return re.compile(f"[^{own}{_COMMON_NON_LETTERS}]")
+
+
+def _count(not_counted: re.Pattern[str], sample: str) -> int:
+    """Characters of ``sample`` that ``not_counted`` (runs of the others) leaves."""
+    return len(not_counted.sub("", sample))
+
+
+def written_in_its_script(code: str, text: str) -> bool:
+    """Whether ``code``'s language can be what ``text`` is written in: its scripts hold at
+    least a quarter of the letters (and Japanese has kana, Korean Hangul, Chinese neither).
+    True for codes we know no script of and for texts without letters.
+
+    Two regex passes over at most _SAMPLE_CHARS characters (five for the CJK tags), and
+    none for ASCII text.
+    """
+    scripts = LANGUAGE_SCRIPTS.get(code)
+    if scripts is None:
+        return True
+    if text.isascii():  # the common case: no need to count
+        return "Latin" in scripts or not _LETTER_RE.search(text)
+    sample = text[:_SAMPLE_CHARS]
+    cjk_code = code in ("ja", "ko", "zh-Hans", "zh-Hant")
+    if not cjk_code and _foreign_re(scripts).search(sample) is None:
+        return True  # nothing but its own script and punctuation: most texts stop here
+    letters = _count(_NOT_LETTER_RE, sample)
+    if not letters:
+        return True
+    if cjk_code:
+        kana = _count(_NOT_SCRIPT_RES["Kana"], sample)
+        hangul = _count(_NOT_SCRIPT_RES["Hangul"], sample)
+        cjk = kana + hangul + _count(_NOT_SCRIPT_RES["Han"], sample)
+        has_kana = kana >= _MIN_KANA_SHARE * cjk > 0
+        has_hangul = hangul >= _MIN_KANA_SHARE * cjk > 0
+        if (code == "ja" and not has_kana) or (code == "ko" and not has_hangul):
+            return False
+        if code.startswith("zh") and (has_kana or has_hangul):
+            return False
+    return _count(_not_scripts_re(scripts), sample) >= _MIN_OWN_SCRIPT_SHARE * letters
+
+
+def correct_by_script(code: str, score: float, text: str) -> tuple[str, float]:
+    """langdetect's tag, unless the text's dominant script rules its language out.
+
+    Then the tag is the language the script settles (:func:`script_language`) with that
+    script's share of the letters as the score, or ``und`` (score 0) when the script is
+    shared by many languages. ``und`` itself is never changed.
+    """
+    if code == UNDETERMINED or written_in_its_script(code, text):
+        return code, score
+    settled = script_language(text)
+    if settled is None:
+        return UNDETERMINED, 0.0
+    return settled

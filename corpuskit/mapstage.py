@@ -55,6 +55,8 @@ class BatchResult:
     source_rule_misses: int = 0
     # field -> values set to null because they could not be read (the article is kept)
     meta_not_understood: Counter[str] = field(default_factory=Counter)
+    # "ko -> zh-Hant": tags langdetect gave that the text's script ruled out
+    language_corrections: Counter[str] = field(default_factory=Counter)
     seconds: Counter[str] = field(default_factory=Counter)  # per step, for the report only
     language_engine: str = ""
 
@@ -146,7 +148,7 @@ def process_batch(state: MapState, batch: Sequence[tuple[int, RawRecord | Reject
     if not cfg.near_dup.enabled:
         tokens = None  # nothing reads them any more
     t3 = time.perf_counter()
-    docs, tokens = _tag_languages(state, docs, tokens, rejects)
+    docs, tokens = _tag_languages(state, docs, tokens, rejects, out)
     t4 = time.perf_counter()
     signatures: list[bytes | None] = [None] * len(docs)
     if cfg.near_dup.enabled and docs:
@@ -307,6 +309,7 @@ def _tag_languages(
     docs: list[tuple[int, Document]],
     tokens: TokenBatch | None,
     rejects: list[tuple[int, Reject]],
+    out: BatchResult,
 ) -> tuple[list[tuple[int, Document]], TokenBatch | None]:
     cfg = state.config
     texts = [d.text for _, d in docs]
@@ -320,6 +323,11 @@ def _tag_languages(
             except Exception:
                 guesses.append(None)
     tags = language.tag(guesses, cfg.language_threshold)
+    for i, ((_, doc), (code, score)) in enumerate(zip(docs, tags, strict=True)):
+        fixed = language.correct_by_script(code, score, doc.text)
+        if fixed[0] != code:
+            out.language_corrections[f"{code} -> {fixed[0]}"] += 1
+            tags[i] = fixed
     kept: list[tuple[int, Document]] = []
     keep: list[bool] = []
     wanted = set(cfg.languages)

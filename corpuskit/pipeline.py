@@ -88,6 +88,7 @@ class BuildReport:
     audit: dict[str, Any] = field(default_factory=dict)
     source_rule_misses: int = 0
     meta_not_understood: dict[str, int] = field(default_factory=dict)
+    language_corrections: dict[str, int] = field(default_factory=dict)
     index_bytes: int = 0
     language_engine: str = ""
     timings: dict[str, float] = field(default_factory=dict)
@@ -206,6 +207,7 @@ def build(
         rejected: Counter[str] = Counter()
         clean_steps: Counter[str] = Counter()
         meta_not_understood: Counter[str] = Counter()
+        language_corrections: Counter[str] = Counter()
         step_seconds: Counter[str] = Counter()
         mapped = 0
         executor = make_executor(config.jobs)
@@ -227,6 +229,7 @@ def build(
                 report.chars_removed += result.chars_removed
                 report.source_rule_misses += result.source_rule_misses
                 meta_not_understood.update(result.meta_not_understood)
+                language_corrections.update(result.language_corrections)
                 mapped += len(result.rows) + len(result.rejects)
                 step_seconds.update(result.seconds)
                 report.language_engine = result.language_engine
@@ -244,6 +247,7 @@ def build(
         report.rejected = dict(rejected)
         report.clean_steps = dict(clean_steps)
         report.meta_not_understood = dict(sorted(meta_not_understood.items()))
+        report.language_corrections = dict(sorted(language_corrections.items()))
         report.files_read = stats.files_read
         report.files_skipped = dict(stats.files_skipped)
 

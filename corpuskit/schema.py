@@ -72,7 +72,11 @@ RECORD_FIELDS: tuple[Field, ...] = (
         "or not understood.",
     ),
     Field("num_chars", datasets.Value("int32"), False, "Characters in `text`."),
-    Field("num_words", datasets.Value("int32"), False, "Whitespace-separated words in `text`."),
+    Field(
+        "num_words", datasets.Value("int32"), False,
+        "Words in `text`: whitespace-separated, except that in scripts written without spaces "
+        "(Chinese, Japanese, Thai, Lao, Khmer, Myanmar) each character counts as a word.",
+    ),
     Field(
         "content_hash",
         _S,

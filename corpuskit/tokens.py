@@ -31,7 +31,9 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["TOKENIZER_VERSION", "TokenBatch", "fmix64", "normalise", "token_strings"]
+__all__ = [
+    "PER_CHAR_BLOCKS", "TOKENIZER_VERSION", "TokenBatch", "fmix64", "normalise", "token_strings",
+]
 
 #: Bump whenever tokenisation or token hashing changes: old signatures stop being comparable.
 TOKENIZER_VERSION = 1
@@ -41,7 +43,7 @@ I64 = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
 # Scripts written without spaces between words: one token per character (character n-grams).
-_PER_CHAR_BLOCKS: tuple[tuple[int, int], ...] = (
+PER_CHAR_BLOCKS: tuple[tuple[int, int], ...] = (
     (0x0E00, 0x0E7F),  # Thai
     (0x0E80, 0x0EFF),  # Lao
     (0x1000, 0x109F),  # Myanmar
@@ -78,7 +80,7 @@ def _char_classes() -> npt.NDArray[np.uint8]:
     table = np.zeros(_TABLE_SIZE, dtype=np.uint8)
     category = unicodedata.category
     table[[c for c in range(_TABLE_SIZE) if category(chr(c))[0] in "LMN"]] = _WORD
-    for lo, hi in _PER_CHAR_BLOCKS:
+    for lo, hi in PER_CHAR_BLOCKS:
         block = table[lo : min(hi + 1, _TABLE_SIZE)]
         block[block == _WORD] = _CHAR
     return table

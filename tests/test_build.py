@@ -285,3 +285,25 @@ def test_a_card_without_rejects_or_copies_shows_only_lines_that_run(
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "The `rejects` config is absent: no record was rejected." in card
     assert "config_name: rejects" not in card and "config_name: duplicates" not in card
+
+
+def test_a_chinese_article_langdetect_calls_korean_is_tagged_by_its_script(
+    write_corpus, tmp_path: Path
+) -> None:
+    from .test_language import ZH_HANT
+
+    library = "圖書館舉辦兒童閱讀週，吸引數百名家長與孩子參加。館長說，閱讀習慣應從小養成。"
+    bus = ZH_HANT.replace("渡輪", "公車").replace("離島", "機場")
+    chinese = "\n\n".join([ZH_HANT, bus, library])
+    corpus = write_corpus({"tw/a.txt": chinese, "en/b.txt": english_article(3),
+                           "en/c.txt": english_article(4)})
+    out = tmp_path / "out"
+    report = build([corpus], out, BuildConfig(name="zh", min_chars=50))
+    assert report.language_corrections == {"ko -> zh-Hant": 1}
+    rows = pq.read_table(out / "data").to_pylist()
+    (row,) = [r for r in rows if r["num_chars"] < 200]
+    assert (row["language"], row["language_score"]) == ("zh-Hant", 1.0)
+    assert row["num_words"] == sum(ch.isalpha() for ch in row["text"])
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "corrected (ko -> zh-Hant: 1)" in card and "## Limitations" in card
+    assert "- zh" in card  # the Hub's language list

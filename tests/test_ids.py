@@ -1,5 +1,7 @@
 """Content hashes and ids: stable, normalised, source-aware."""
 
+import pytest
+
 from corpuskit import ids
 
 
@@ -45,3 +47,17 @@ def test_lone_surrogates_hash_instead_of_raising() -> None:
     assert ids.content_hash(text) == "a05d67ae23dbefa2e97b5dd5e808c029"
     assert ids.fingerprint(text) == ("a05d67ae23dbefa2e97b5dd5e808c029", 3)
     assert ids.record_id("caf\udce9", "ab") == "51bfe835418505343733"
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("The ferry left at noon.", 5),
+    ("市议会昨晚批准了该市的新预算。", 14),  # one word per Han character, none for "。"
+    ("2024年 港口", 4),  # "2024" and "年" are two words
+    ("Ferry 渡轮 service", 4),
+    ("สภาเมืองอนุมัติ", 15),  # Thai: one per character, its vowel signs included
+    ("。 、 !", 3),  # punctuation alone stays one whitespace word each, as before
+])
+def test_num_words_counts_characters_of_scripts_written_without_spaces(
+    text: str, words: int
+) -> None:
+    assert ids.fingerprint(text)[1] == words
