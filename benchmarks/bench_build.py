@@ -347,6 +347,9 @@ def shares(run: Run) -> dict[str, float]:
         busy = sum(map_steps.values()) or 1.0
         out.update({k: (v / busy) * t["map"] / total for k, v in map_steps.items()})
     out["global"] = t.get("global", 0.0) / total
+    # Part of global (and of global.near_dup): containment candidates, checks and audit.
+    # Its map-side part, hashing each article's paragraphs, is inside "fingerprint".
+    out["containment (global)"] = t.get("global.containment", 0.0) / total
     out["write"] = t.get("write", 0.0) / total
     out["other (card, manifest)"] = max(total - t["map"] - t["global"] - t["write"], 0.0) / total
     # The global stage also groups exact duplicates and assigns splits; only its LSH
@@ -685,6 +688,7 @@ def main(argv: list[str] | None = None) -> int:
             result["step_seconds_jobs1"] = {
                 **{k: t.get(f"map.{k}", 0.0) for k in MAP_STEPS},
                 "global": t.get("global", 0.0),
+                "containment (global)": t.get("global.containment", 0.0),
                 "write": t.get("write", 0.0),
                 "near-dup (tokenise+minhash+global)": t.get("map.minhash", 0.0)
                 + t.get("map.tokenise", 0.0)

@@ -346,4 +346,23 @@ def _leakage(config: BuildConfig, report: BuildReport) -> str:
         rows.append(
             ("eval articles with a near-copy in train", f"{audit.get('eval_with_train_copy', 0):,}")
         )
-    return "## Train/eval leakage\n\n" + _table(["", ""], rows) + "\n"
+        contained = audit.get("containment_threshold", 0.0)
+        rows.append(
+            (
+                "max estimated share of an eval article inside a train article (containment, "
+                "among articles sharing a paragraph)",
+                f"{audit.get('max_eval_in_train_containment', 0.0):.3f}",
+            )
+        )
+        rows.append(
+            (
+                f"eval articles ≥ {contained:g} contained in a train article",
+                f"{audit.get('eval_contained_in_train', 0):,}",
+            )
+        )
+    return (
+        "## Train/eval leakage\n\n" + _table(["", ""], rows) + "\n\n"
+        "An article whose shingles are at least 80 % contained in another (a wire story and a "
+        "longer version that carries it) is kept in the same split as that one, like the "
+        "members of a near-duplicate cluster.\n"
+    )

@@ -124,6 +124,9 @@ class NearDupConfig:
     # the estimate's spread (~0.04 at 128 permutations) would otherwise let some true
     # J >= threshold pairs straddle the split. Over-grouping only makes the split safer.
     split_margin: float = 0.1
+    # An article whose shingles are at least this share contained in another's goes to that
+    # one's split (corpuskit.containment); 0 turns that grouping off (the audit still runs).
+    containment: float = 0.8
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -137,6 +140,10 @@ class NearDupConfig:
             raise ConfigError(f"near-dup num_perm must be >= 1, got {self.num_perm!r}")
         if not 0.0 <= self.split_margin <= 1.0:
             raise ConfigError(f"near-dup split_margin must be in [0, 1], got {self.split_margin!r}")
+        if not 0.0 <= self.containment <= 1.0:
+            raise ConfigError(
+                f"near-dup containment must be in [0, 1] (0: off), got {self.containment!r}"
+            )
         if not 0 <= self.seed < 2**64:
             raise ConfigError(f"near-dup seed must be in [0, 2**64), got {self.seed!r}")
 
@@ -299,6 +306,13 @@ class AuditResult:
     threshold: float
     complete: bool = True
     examples: tuple[tuple[int, int, float], ...] = ()
+    # Containment (corpuskit.containment): train-eval candidate pairs checked, the highest
+    # estimated share of an eval article inside a train one, and eval articles at or above
+    # the threshold (0 for a leakage-free split).
+    containment_pairs_checked: int = 0
+    max_eval_in_train_containment: float = 0.0
+    eval_contained_in_train: int = 0
+    containment_threshold: float = 0.0
 
 
 @dataclass
@@ -472,6 +486,20 @@ class NearDupIndex:
         if (rows >= len(keys)).any() or keys[rows[0]] != key_a or keys[rows[1]] != key_b:
             raise KeyError(f"keys {key_a} and {key_b} must both have been added")
         return estimate_jaccard(matrix[rows[0]].tobytes(), matrix[rows[1]].tobytes())
+
+    def similarities(self, keys_a: I64, keys_b: I64) -> npt.NDArray[np.float64]:
+        """Estimated Jaccard of each pair ``(keys_a[i], keys_b[i])`` of added keys, vectorised
+        (0 where either signature is empty, as in :func:`estimate_jaccard`)."""
+        keys, matrix, _ = self._prepared()
+        if len(keys_a) == 0:
+            return np.zeros(0, dtype=np.float64)
+        ra, rb = np.searchsorted(keys, keys_a), np.searchsorted(keys, keys_b)
+        if (ra >= len(keys)).any() or (rb >= len(keys)).any() or (
+                (keys[ra] != keys_a).any() or (keys[rb] != keys_b).any()):
+            raise KeyError("every key must have been added to the near-dup index")
+        matches = _count_matches(matrix, ra, rb).astype(np.float64)
+        empty = (matrix[ra] == _EMPTY_SLOT).all(axis=1) | (matrix[rb] == _EMPTY_SLOT).all(axis=1)
+        return np.where(empty, 0.0, matches / self.config.num_perm)
 
     def clusters(self, min_similarity: float | None = None) -> list[list[int]]:
         """Connected components (size >= 2) of candidate pairs with estimated J >= threshold

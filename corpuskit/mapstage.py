@@ -19,6 +19,7 @@ from typing import Any
 from corpuskit import dedup, ids, language
 from corpuskit.clean import Cleaner
 from corpuskit.config import BuildConfig
+from corpuskit.containment import PARAGRAPH_MIN_TOKENS
 from corpuskit.record import Document, Provenance, RawRecord, Reason, Reject
 from corpuskit.sourceid import SourceIdRule
 from corpuskit.tokens import TokenBatch
@@ -40,6 +41,10 @@ class Keys:
     file: str
     line: int | None
     signature: bytes | None
+    # For containment (see corpuskit.containment): shingle positions in the text and the
+    # 8-byte keys of its long paragraphs. Empty when near-duplicate detection is off.
+    num_shingles: int = 0
+    paragraphs: bytes = b""
 
 
 @dataclass
@@ -154,12 +159,13 @@ def process_batch(state: MapState, batch: Sequence[tuple[int, RawRecord | Reject
     if cfg.near_dup.enabled and docs:
         signatures = _signatures(docs, tokens, cfg)
     t5 = time.perf_counter()
-    for (seq, doc), sig in zip(docs, signatures, strict=True):
+    counts, paragraphs = _containment_keys(docs, tokens, cfg)
+    for (seq, doc), sig, n_tokens, paras in zip(docs, signatures, counts, paragraphs, strict=True):
         if cfg.near_dup.enabled and sig is None:
             failure = RuntimeError("MinHash signature failed")
             rejects.append((seq, _internal_error(failure, doc.provenance, doc.text)))
             continue
-        _emit(doc, seq, sig, cfg, out)
+        _emit(doc, seq, sig, n_tokens, paras, cfg, out)
     out.rejects = [r for _, r in sorted(rejects, key=lambda pair: pair[0])]
     t6 = time.perf_counter()
     clean_calls = out.seconds.pop("clean")
@@ -253,6 +259,28 @@ def _signatures(
         return list(dedup.signatures_from_tokens(tokens, cfg.near_dup))
     except Exception:
         return [_one_signature(d.text, cfg) for _, d in docs]
+
+
+def _containment_keys(
+    docs: list[tuple[int, Document]], tokens: TokenBatch | None, cfg: BuildConfig
+) -> tuple[list[int], list[bytes]]:
+    """(tokens, paragraph keys) per kept text for containment; from the batch's tokens, or
+    tokenised again one by one when those failed. Nothing when near-dup detection is off."""
+    if not cfg.near_dup.enabled:
+        return [0] * len(docs), [b""] * len(docs)
+    if tokens is not None and len(tokens) == len(docs):
+        return tokens.counts.tolist(), tokens.paragraph_keys(PARAGRAPH_MIN_TOKENS)
+    counts, keys = [], []
+    for _, doc in docs:
+        try:
+            one = TokenBatch.from_texts([doc.text])
+        except Exception:  # the text's signature failed too: it becomes a reject
+            counts.append(0)
+            keys.append(b"")
+            continue
+        counts.append(int(one.counts[0]))
+        keys.append(one.paragraph_keys(PARAGRAPH_MIN_TOKENS)[0])
+    return counts, keys
 
 
 def _one_signature(text: str, cfg: BuildConfig) -> bytes | None:
@@ -349,7 +377,10 @@ def _tag_languages(
     return kept, tokens
 
 
-def _emit(doc: Document, seq: int, sig: bytes | None, cfg: BuildConfig, out: BatchResult) -> None:
+def _emit(
+    doc: Document, seq: int, sig: bytes | None, n_tokens: int, paragraphs: bytes,
+    cfg: BuildConfig, out: BatchResult,
+) -> None:
     chash, num_words = ids.fingerprint(doc.text)
     rid = ids.record_id(doc.source_id, chash)
     row = {
@@ -387,5 +418,8 @@ def _emit(doc: Document, seq: int, sig: bytes | None, cfg: BuildConfig, out: Bat
             doc.provenance.file,
             doc.provenance.line,
             sig,
+            # Shingle positions: one per window of shingle_size tokens, one for a short text.
+            max(n_tokens - cfg.near_dup.shingle_size + 1, min(n_tokens, 1)),
+            paragraphs if sig is not None else b"",
         )
     )

@@ -255,6 +255,7 @@ def build(
         plan = planner.decide(pins)
         report.timings["global"] = time.perf_counter() - t1
         report.timings["global.near_dup"] = plan.near_dup_seconds
+        report.timings["global.containment"] = plan.containment_seconds
 
         t2 = time.perf_counter()
         split_files, dup_files = _write(tmp, spill, plan, config, report)

@@ -13,11 +13,12 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from corpuskit import split as splitting
+from corpuskit.containment import CONTAINED, ContainmentIndex
 from corpuskit.dedup import NearDupConfig, NearDupIndex
 from corpuskit.mapstage import Keys
 
@@ -50,6 +51,8 @@ class Plan:
     held: list[tuple[str, str, str]] = field(default_factory=list)
     index_bytes: int = 0
     near_dup_seconds: float = 0.0  # LSH clustering and the audit, for the report
+    containment_seconds: float = 0.0  # of which containment: candidates, checks, audit
+    containment_pairs: int = 0  # pairs joined for the split because one contains the other
     audit: object | None = None
 
     def arrays(self) -> tuple[np.ndarray, dict[int, str], dict[int, str], np.ndarray]:
@@ -89,6 +92,7 @@ class Planner:
         self._group_of_hash: dict[str, int] = {}
         self._members: list[list[Keys]] = []  # per content group
         self._index = NearDupIndex(near) if near.enabled else None
+        self._containment = ContainmentIndex() if near.enabled else None
 
     def add(self, keys: Iterable[Keys]) -> None:
         for k in keys:
@@ -98,6 +102,8 @@ class Planner:
                 self._members.append([])
                 if self._index is not None and k.signature is not None:
                     self._index.add(g, k.signature)
+                    if self._containment is not None:
+                        self._containment.add(g, k.paragraphs, k.num_shingles)
             # Only the fields the decisions need; the signature lives once per group.
             self._members[g].append(
                 Keys(
@@ -154,6 +160,14 @@ class Planner:
                 sid = min(cluster_id[g] for g in groups)
                 for g in groups:
                     split_cluster[g] = sid
+        if self._index is not None and self._containment is not None and self.near.containment:
+            # An article >= 80 % contained in another goes where that one goes.
+            t0 = time.perf_counter()
+            contained = self._containment.pairs(self._index).at_least(self.near.containment)
+            split_cluster = _joined(split_cluster, contained.a.tolist(), contained.b.tolist())
+            plan.containment_pairs = len(contained.a)
+            plan.near_dup_seconds += time.perf_counter() - t0
+            plan.containment_seconds = time.perf_counter() - t0
         group_key = self._group_keys(reps, split_cluster)
         group_pins: dict[str, list[str]] = {}
         for g, members in enumerate(self._members):
@@ -198,7 +212,17 @@ class Planner:
                 if keeper[g] == g
             }
             t0 = time.perf_counter()
-            plan.audit = self._index.cross_split_audit(split_by_group)
+            audit = self._index.cross_split_audit(split_by_group)
+            if self._containment is not None:
+                t1 = time.perf_counter()
+                bar = self.near.containment or CONTAINED
+                checked, worst, leaked = self._containment.audit(
+                    self._index, split_by_group, threshold=bar)
+                audit = replace(audit, containment_pairs_checked=checked,
+                                max_eval_in_train_containment=round(worst, 4),
+                                eval_contained_in_train=leaked, containment_threshold=bar)
+                plan.containment_seconds += time.perf_counter() - t1
+            plan.audit = audit
             plan.near_dup_seconds += time.perf_counter() - t0
         return plan
 
@@ -232,3 +256,26 @@ class Planner:
                 lo, hi = sorted((a, b))
                 parent[hi] = lo
         return [find(value(g)) for g in range(len(reps))]
+
+
+def _joined(labels: list[str], left: list[int], right: list[int]) -> list[str]:
+    """``labels`` with the label sets of each ``(left[i], right[i])`` pair merged: every
+    label of a connected set becomes its smallest (deterministic, order-free)."""
+    if not left:
+        return labels
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(x, x) != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    for a, b in zip(left, right, strict=True):
+        ra, rb = find(labels[a]), find(labels[b])
+        if ra != rb:
+            lo, hi = sorted((ra, rb))
+            parent[hi] = lo
+    return [find(label) for label in labels]

@@ -120,6 +120,8 @@ class TokenBatch:
     lengths: I64  # code points of each token (in the normalised text)
     is_char: Bools  # a character of a script written without spaces (Han, kana, Thai, ...)
     offsets: I64  # len(texts) + 1 entries
+    # The token starts a paragraph: its text's first token, or the first after a blank line.
+    para_start: Bools
 
     @classmethod
     def from_texts(cls, texts: Sequence[str]) -> TokenBatch:
@@ -129,12 +131,14 @@ class TokenBatch:
         offsets = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         if not parts:
-            return cls(np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, bool), offsets)
+            none = np.zeros(0, bool)
+            return cls(np.zeros(0, np.uint64), np.zeros(0, np.int64), none, offsets, none)
         return cls(
             np.concatenate([p[0] for p in parts]),
             np.concatenate([p[1] for p in parts]),
             np.concatenate([p[2] for p in parts]),
             offsets,
+            np.concatenate([p[4] for p in parts]),
         )
 
     def __len__(self) -> int:
@@ -154,7 +158,41 @@ class TokenBatch:
         offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         mask = np.repeat(keep, self.counts)
-        return TokenBatch(self.hashes[mask], self.lengths[mask], self.is_char[mask], offsets)
+        return TokenBatch(self.hashes[mask], self.lengths[mask], self.is_char[mask], offsets,
+                          self.para_start[mask])
+
+    def paragraph_keys(self, min_tokens: int) -> list[bytes]:
+        """Per text: the sorted, distinct 8-byte keys of its paragraphs of at least
+        ``min_tokens`` tokens. A key is a polynomial hash of the paragraph's token hashes, so
+        it ignores case, width variants, punctuation and how the paragraph was wrapped."""
+        out: list[bytes] = []
+        # Runs of texts small enough for the cached power tables.
+        for _, part in self.chunks(_KEEP_POWERS // 2):
+            out.extend(part._paragraph_keys(min_tokens))
+        return out
+
+    def _paragraph_keys(self, min_tokens: int) -> list[bytes]:
+        n = len(self.hashes)
+        out: list[bytes] = [b""] * len(self)
+        starts = np.flatnonzero(self.para_start)
+        sizes = np.diff(np.r_[starts, n])
+        long = sizes >= min_tokens
+        if not long.any():
+            return out
+        powers, inverses = _powers(n)
+        weighted = self.hashes * powers[:n]
+        keys = np.add.reduceat(weighted, starts)[long] * inverses[starts[long]]
+        keys = fmix64(keys + sizes[long].astype(np.uint64) * _TOKEN_LEN_MUL)
+        owner = np.searchsorted(self.offsets, starts[long], side="right") - 1
+        order = np.lexsort((keys, owner))
+        keys, owner = keys[order], owner[order]
+        distinct = np.r_[True, (keys[1:] != keys[:-1]) | (owner[1:] != owner[:-1])]
+        keys, owner = keys[distinct], owner[distinct]
+        raw = keys.astype("<u8").tobytes()
+        bounds = np.searchsorted(owner, np.arange(len(self) + 1)).tolist()
+        for text in np.unique(owner).tolist():
+            out[text] = raw[8 * bounds[text] : 8 * bounds[text + 1]]
+        return out
 
     def chunks(self, max_tokens: int) -> Iterator[tuple[int, TokenBatch]]:
         """(first text, batch) runs of whole texts with about ``max_tokens`` tokens each (a
@@ -175,6 +213,7 @@ class TokenBatch:
             self.lengths[a:b],
             self.is_char[a:b],
             self.offsets[start : stop + 1] - a,
+            self.para_start[a:b],
         )
 
 
@@ -206,8 +245,8 @@ def _token_bounds(text: str) -> tuple[npt.NDArray[np.uint32], I64, I64, Bools, B
     return cp, first, last, word | single, single
 
 
-def _tokenise_chunk(texts: Sequence[str]) -> tuple[U64, I64, Bools, I64]:
-    """(hashes, lengths, is_char, tokens per text) of a few texts."""
+def _tokenise_chunk(texts: Sequence[str]) -> tuple[U64, I64, Bools, I64, Bools]:
+    """(hashes, lengths, is_char, tokens per text, paragraph starts) of a few texts."""
     normalised = [normalise(t) for t in texts]
     # "\n" between texts is a separator, so no token can span two texts.
     cp, first, last, in_token, single = _token_bounds("\n".join(normalised))
@@ -219,7 +258,13 @@ def _tokenise_chunk(texts: Sequence[str]) -> tuple[U64, I64, Bools, I64]:
     doc_counts = np.bincount(doc_of, minlength=len(normalised)).astype(np.int64)
     token_lengths = (last - first).astype(np.int64)
     hashes = _hash_tokens(cp, in_token, first, token_lengths)
-    return hashes, token_lengths, single[first], doc_counts
+    # Paragraphs: a blank line ("\n\n" in the normalised text) ends one; so does a text.
+    blank = np.zeros(len(cp) + 1, dtype=np.int64)
+    blank[2:] = (cp[:-1] == 10) & (cp[1:] == 10)
+    paragraph = np.cumsum(blank)[first]
+    para_start = np.ones(len(first), dtype=bool)
+    para_start[1:] = (paragraph[1:] != paragraph[:-1]) | (doc_of[1:] != doc_of[:-1])
+    return hashes, token_lengths, single[first], doc_counts, para_start
 
 
 def _hash_tokens(cp: npt.NDArray[np.uint32], in_token: Bools, first: I64, lengths: I64) -> U64:

@@ -7,7 +7,9 @@ import itertools
 import random
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -165,10 +167,10 @@ def test_growing_the_corpus_never_moves_an_article_without_a_cluster_change(
     random.Random(seed).shuffle(names)
     first = {k: everything[k] for k in names[: len(names) // 2]}
     grown = {k: everything[k] for k in names[: len(names) // 2 + extra]}
-    # split_margin 0: split groups are exactly the dup_cluster column, so a cluster
-    # join/merge is visible in the artifact.
+    # split_margin 0 and no containment grouping: split groups are exactly the dup_cluster
+    # column, so a cluster join/merge is visible in the artifact.
     cfg = BuildConfig(name="g", min_chars=50, near_dups="keep", eval_ratio=0.3,
-                      near_dup=NearDupConfig(split_margin=0.0))
+                      near_dup=NearDupConfig(split_margin=0.0, containment=0.0))
     build([write_corpus(first, name=f"a{seed}")], tmp / "v1", cfg)
     build([write_corpus(grown, name=f"b{seed}")], tmp / "v2", cfg)
     after = {r["id"]: r for r in _rows(tmp / "v2")}
@@ -260,3 +262,144 @@ def test_copies_hugging_the_threshold_never_straddle_the_split(
         j for a, b in itertools.product(evals, train) if (j := exact_jaccard(a, b)) >= 0.6
     ]
     assert leaks == []
+
+
+# --- leakage by containment: a wire story inside a longer version ---------------------------
+
+
+def wire_and_longer(seed: int) -> tuple[str, str]:
+    """A 3-paragraph wire story and a longer version that carries it verbatim, with five
+    more paragraphs, two before it and three after."""
+    wire = english_article(seed, paragraphs=3)
+    extra = english_article(seed + 50_000, paragraphs=5).split("\n\n")
+    return wire, "\n\n".join([*extra[:2], wire, *extra[2:]])
+
+
+def containment_corpus(n: int, seed: int) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for i in range(n):
+        wire, longer = wire_and_longer(seed * 1000 + i)
+        files[f"wire/w{i}.txt"] = wire
+        files[f"paper/p{i}.txt"] = longer
+    for i in range(n):
+        files[f"other/o{i}.txt"] = english_article(seed * 1000 + 900 + i)
+    return files
+
+
+def test_a_wire_story_and_its_longer_version_are_not_near_duplicates() -> None:
+    # What makes containment its own case: the Jaccard is far below the near-dup bar.
+    from corpuskit.containment import estimate_containment
+    from corpuskit.dedup import shingle_tokens
+
+    wire, longer = wire_and_longer(7)
+    j = exact_jaccard(wire, longer)
+    assert 0.25 < j < 0.45
+    shingles = [len(shingle_tokens(t)) - 4 for t in (wire, longer)]
+    assert estimate_containment(np.array([j]), np.array([shingles[0]]),
+                                np.array([shingles[1]]))[0] == pytest.approx(1.0, abs=0.02)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_an_article_contained_in_another_never_straddles_the_split(
+    write_corpus, tmp_path: Path, seed: int
+) -> None:
+    corpus = write_corpus(containment_corpus(15, seed), name=f"c{seed}")
+    out = tmp_path / f"out{seed}"
+    report = build([corpus], out, BuildConfig(name="c", min_chars=50, eval_ratio=0.3,
+                                              seed=seed))
+    assert report.near_duplicates == 0  # nothing here is a near-duplicate
+    split_of = {row["text"]: split for split, rows in _rows_by_split(out).items()
+                for row in rows}
+    for i in range(15):
+        wire, longer = wire_and_longer(seed * 1000 + i)
+        assert split_of[wire] == split_of[longer], i
+    assert report.audit["eval_contained_in_train"] == 0
+    assert report.audit["max_eval_in_train_containment"] < 0.8
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "eval articles ≥ 0.8 contained in a train article | 0" in card
+
+
+def test_containment_zero_turns_the_grouping_off_and_the_audit_sees_it(
+    write_corpus, tmp_path: Path
+) -> None:
+    corpus = write_corpus(containment_corpus(15, 1), name="in")
+    report = build([corpus], tmp_path / "off", BuildConfig(
+        name="c", min_chars=50, eval_ratio=0.3, seed=1,
+        near_dup=NearDupConfig(containment=0.0)))
+    split_of = {row["text"]: split for split, rows in _rows_by_split(tmp_path / "off").items()
+                for row in rows}
+    pairs = [wire_and_longer(1000 + i) for i in range(15)]
+    straddling = sum(split_of[w] != split_of[long] for w, long in pairs)
+    wire_in_eval = sum(split_of[w] == "eval" != split_of[long] for w, long in pairs)
+    assert straddling > 0  # what the grouping prevents
+    assert report.audit["eval_contained_in_train"] == wire_in_eval
+    assert report.audit["containment_threshold"] == 0.8
+
+
+def test_the_audit_reports_an_eval_article_contained_in_a_train_one() -> None:
+    from corpuskit.containment import ContainmentIndex, paragraph_keys
+    from corpuskit.dedup import NearDupIndex, signatures
+    from corpuskit.tokens import TokenBatch
+
+    wire, longer = wire_and_longer(11)
+    stranger = english_article(12)
+    texts = [wire, longer, stranger]
+    config = NearDupConfig()
+    index, contained = NearDupIndex(config), ContainmentIndex()
+    for key, (text, sig) in enumerate(zip(texts, signatures(texts, config), strict=True)):
+        index.add(key, sig)
+        tokens = int(TokenBatch.from_texts([text]).counts[0])
+        contained.add(key, paragraph_keys(text), tokens - config.shingle_size + 1)
+    checked, worst, leaked = contained.audit(index, {0: "eval", 1: "train", 2: "train"})
+    assert (checked, leaked) == (1, 1) and worst >= 0.9
+    # The other way round the long article is not contained in the wire story.
+    checked, worst, leaked = contained.audit(index, {0: "train", 1: "eval", 2: "eval"})
+    assert (checked, leaked) == (1, 0) and worst < 0.5
+
+
+def test_paragraph_keys_ignore_short_paragraphs_case_and_rewrapping() -> None:
+    from corpuskit.containment import paragraph_keys
+
+    long = english_article(5, paragraphs=1)
+    rewrapped = long.replace(" ", "\n", 3).replace(" ", ",  ", 2).upper()
+    assert paragraph_keys(long) == paragraph_keys(rewrapped) != b""
+    assert paragraph_keys("Short line.\n\nAnother short one.") == b""
+    assert len(paragraph_keys(f"{long}\n\n{long}\n\nShort.")) == 8  # distinct keys only
+    other = english_article(6, paragraphs=1)
+    both = paragraph_keys(f"{long}\n\n{other}")
+    assert {both[:8], both[8:]} == {paragraph_keys(long), paragraph_keys(other)}
+
+
+def test_paragraph_keys_of_a_batch_equal_those_of_each_text() -> None:
+    from corpuskit.containment import PARAGRAPH_MIN_TOKENS, paragraph_keys
+    from corpuskit.tokens import TokenBatch
+
+    texts = [english_article(i, paragraphs=i % 4) for i in range(12)] + ["", "Short."]
+    batch = TokenBatch.from_texts(texts).paragraph_keys(PARAGRAPH_MIN_TOKENS)
+    assert batch == [paragraph_keys(t) for t in texts]
+    selected = TokenBatch.from_texts(texts).select([i % 3 == 0 for i in range(len(texts))])
+    assert selected.paragraph_keys(PARAGRAPH_MIN_TOKENS) == [
+        paragraph_keys(t) for i, t in enumerate(texts) if i % 3 == 0]
+
+
+def test_a_paragraph_shared_by_many_articles_pairs_none_of_them() -> None:
+    from corpuskit.containment import MAX_POSTING, ContainmentIndex, paragraph_keys
+
+    boilerplate = english_article(99, paragraphs=1)
+    index = ContainmentIndex()
+    for key in range(MAX_POSTING + 1):
+        index.add(key, paragraph_keys(f"{english_article(key)}\n\n{boilerplate}"), 300)
+    a, b = index.candidates()
+    assert len(a) == len(b) == 0
+    index = ContainmentIndex()
+    for key in range(3):
+        index.add(key, paragraph_keys(f"{english_article(key)}\n\n{boilerplate}"), 300)
+    a, b = index.candidates()
+    assert list(zip(a.tolist(), b.tolist(), strict=True)) == [(0, 1), (0, 2), (1, 2)]
+
+
+def _rows_by_split(out: Path) -> dict[str, list[dict]]:
+    by: dict[str, list[dict]] = {}
+    for path in sorted((out / "data").glob("*.parquet")):
+        by.setdefault(path.name.split("-")[0], []).extend(pq.read_table(path).to_pylist())
+    return by
