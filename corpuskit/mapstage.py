@@ -160,12 +160,19 @@ def process_batch(state: MapState, batch: Sequence[tuple[int, RawRecord | Reject
         signatures = _signatures(docs, tokens, cfg)
     t5 = time.perf_counter()
     counts, paragraphs = _containment_keys(docs, tokens, cfg)
-    for (seq, doc), sig, n_tokens, paras in zip(docs, signatures, counts, paragraphs, strict=True):
+    # Whether each text has characters of a script written without spaces (for num_words),
+    # read off the tokens when there are any for this batch; None: ids.fingerprint looks.
+    spaceless: list[bool | None] = [None] * len(docs)
+    if tokens is not None and len(tokens) == len(docs):
+        spaceless = [n > 0 for n in tokens.char_token_counts().tolist()]
+    for (seq, doc), sig, n_tokens, paras, has_spaceless in zip(
+        docs, signatures, counts, paragraphs, spaceless, strict=True
+    ):
         if cfg.near_dup.enabled and sig is None:
             failure = RuntimeError("MinHash signature failed")
             rejects.append((seq, _internal_error(failure, doc.provenance, doc.text)))
             continue
-        _emit(doc, seq, sig, n_tokens, paras, cfg, out)
+        _emit(doc, seq, sig, n_tokens, paras, has_spaceless, cfg, out)
     out.rejects = [r for _, r in sorted(rejects, key=lambda pair: pair[0])]
     t6 = time.perf_counter()
     clean_calls = out.seconds.pop("clean")
@@ -379,9 +386,9 @@ def _tag_languages(
 
 def _emit(
     doc: Document, seq: int, sig: bytes | None, n_tokens: int, paragraphs: bytes,
-    cfg: BuildConfig, out: BatchResult,
+    spaceless: bool | None, cfg: BuildConfig, out: BatchResult,
 ) -> None:
-    chash, num_words = ids.fingerprint(doc.text)
+    chash, num_words = ids.fingerprint(doc.text, spaceless)
     rid = ids.record_id(doc.source_id, chash)
     row = {
         "id": rid,

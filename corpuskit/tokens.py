@@ -161,6 +161,15 @@ class TokenBatch:
         return TokenBatch(self.hashes[mask], self.lengths[mask], self.is_char[mask], offsets,
                           self.para_start[mask])
 
+    def char_token_counts(self) -> I64:
+        """Per text: tokens that are one character of a script written without spaces."""
+        counts = np.zeros(len(self), dtype=np.int64)
+        nonempty = self.counts > 0
+        if nonempty.any():
+            sums = np.add.reduceat(self.is_char.astype(np.int64), self.offsets[:-1][nonempty])
+            counts[nonempty] = sums
+        return counts
+
     def paragraph_keys(self, min_tokens: int) -> list[bytes]:
         """Per text: the sorted, distinct 8-byte keys of its paragraphs of at least
         ``min_tokens`` tokens. A key is a polynomial hash of the paragraph's token hashes, so

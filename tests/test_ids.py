@@ -61,3 +61,14 @@ def test_num_words_counts_characters_of_scripts_written_without_spaces(
     text: str, words: int
 ) -> None:
     assert ids.fingerprint(text)[1] == words
+
+
+@pytest.mark.parametrize("text", [
+    "The ferry left at noon.", "市议会昨晚批准了该市的新预算。", "2024年 港口", "ｱｲｳ and more",
+    "สภาเมืองอนุมัติ", "Café “quoted” — naïve", "",
+])
+def test_num_words_is_the_same_when_the_tokens_say_which_script(text: str) -> None:
+    from corpuskit.tokens import TokenBatch
+
+    spaceless = bool(TokenBatch.from_texts([text]).char_token_counts()[0] > 0)
+    assert ids.fingerprint(text, spaceless) == ids.fingerprint(text)

@@ -832,6 +832,120 @@ def test_a_file_longer_than_the_sample_may_cut_a_character_at_the_sample_end() -
     assert decode_bytes(data) == Decoded(text, "cp932")
 
 
+@pytest.mark.parametrize(("token", "penalty"), [
+    ("Straße", 0), ("naïve", 0), ("Hello", 0),
+    ("Bьrger", 1),  # two scripts in one word: Latin text read as cp1251
+    ("рТЙЧЕФ", 1),  # case flips inside a word: KOI8-R read as cp1251
+    ("Za¿ó³æ", 1),  # a symbol between letters: Polish read as cp1252
+    ("á¿b", 1),  # ... also right after a combining mark
+    ("๐า", 1),  # a non-ASCII digit right before a letter
+    ("\u0301a", 1), ("a\u0301\u0301", 1),  # a mark with no letter, more marks than letters
+    ("ｱｲｳ", 1),  # half-width katakana
+    ("Ïðåç", 1), ("Ïðå", 0),  # four or more accented Latin letters and no plain one
+    # Each pattern adds one, so two patterns in a word make two.
+    ("BьrgerЙ", 2), ("Bь¿r", 2), ("\u0301Bь", 2), ("aｱ", 2), ("ïðÅçè", 2), ("Ïðå³æ", 2),
+])
+def test_each_misreading_pattern_adds_one_to_a_tokens_penalty(token: str, penalty: int) -> None:
+    from corpuskit.sources.decode import _token_penalty
+
+    assert _token_penalty(token) == penalty
+
+
+@pytest.mark.parametrize(("size", "nuls", "binary"), [
+    (500, 0, False), (500, 1, True),  # at least one NUL, and one per thousand bytes
+    (3000, 2, False), (3000, 3, True), (3500, 3, True),
+])
+def test_nul_bytes_say_binary_from_one_per_thousand(size: int, nuls: int, binary: bool) -> None:
+    from corpuskit.sources.decode import too_many_nuls
+
+    assert too_many_nuls(b"\x00" * nuls + b"a" * (size - nuls)) is binary
+
+
+@pytest.mark.parametrize(("length", "controls", "message"), [
+    (10, 1, None),  # one control character is never enough
+    (50, 2, "2 of 50 characters are control characters (4%)"),
+    (100, 2, None),  # 2 %: not more than 2 %
+    (100, 3, "3 of 100 characters are control characters (3%)"),
+    (200, 2, None),
+])
+def test_decoded_text_of_control_characters_is_binary(
+    length: int, controls: int, message: str | None
+) -> None:
+    from corpuskit.sources.decode import control_problem
+
+    problem = control_problem("\x01" * controls + "a" * (length - controls))
+    assert problem == message or (message is not None and problem is not None
+                                  and problem.startswith(message))
+
+
+def test_undecodable_after_a_bom_names_the_bom_and_the_byte() -> None:
+    failure = decode_bytes(b"\xff\xfe" + "ok".encode("utf-16-le") + b"\x00\xd8\x41")
+    assert isinstance(failure, DecodeFailure) and failure.reason is Reason.UNDECODABLE
+    assert "starts with a utf-16-le byte-order mark but is not valid utf-16-le (at byte 6)" \
+        in failure.detail
+
+
+def test_binary_with_nuls_says_how_many() -> None:
+    failure = decode_bytes(b"abc\x00\x01\x02\x00" * 10)
+    assert isinstance(failure, DecodeFailure) and failure.reason is Reason.NOT_TEXT
+    assert failure.detail.startswith("contains 20 NUL bytes in 70 bytes")
+
+
+def test_text_of_control_characters_names_its_encoding() -> None:
+    failure = decode_bytes(b"\x01\x02\x03\x04 abc")
+    assert isinstance(failure, DecodeFailure) and failure.reason is Reason.NOT_TEXT
+    assert failure.detail.startswith("decoded as utf-8, but 4 of 8 characters")
+
+
+@pytest.mark.parametrize(("text", "misses"), [
+    ("ПРИВЕТ", 1), ("ПРИВ", 1), ("ПРИ", 0),  # four or more upper-case letters ...
+    ("ПРИВЕТЫЙ вгд", 2),  # ... more than twice the lower-case ones; "вгд" has no vowel
+    ("ПРИВЕТ иии", 0),  # six upper, three lower: not more than twice
+    ("ПРИВЕТЫЙ иии", 1),
+    ("ABCDEF", 0),  # ASCII case says nothing about a code page
+    ("вгд бвгд", 2),
+    ("ããã ñ ñ", 2),  # Portuguese explains the three ã, not the two ñ
+])
+def test_tie_breaker_counts_case_and_spelling_evidence(text: str, misses: int) -> None:
+    from corpuskit.sources.decode import tie_breaker
+
+    assert tie_breaker(text) == misses
+
+
+def test_implausibility_counts_the_non_ascii_tokens() -> None:
+    from corpuskit.sources.decode import implausibility
+
+    assert implausibility("the naïve café opened") == (0.0, 2)
+
+
+def test_line_decoder_labels_ascii_lines_with_the_files_code_page() -> None:
+    from corpuskit.sources.decode import LineDecoder
+
+    assert LineDecoder("cp1251", "utf-8").decode(b"plain") == Decoded("plain", "cp1251")
+    assert LineDecoder(None, "utf-8").decode(b"plain") == Decoded("plain", "utf-8")
+    # With no code page for the file, a line that is not UTF-8 gets its own detection.
+    assert LineDecoder(None).decode("Le café du port".encode("cp1252")) == Decoded(
+        "Le café du port", "cp1252")
+
+
+def test_every_candidate_list_ends_with_the_last_resort() -> None:
+    from corpuskit.sources.decode import candidate_order
+
+    assert candidate_order(b"plain ascii")[:4] == ["cp1252", "cp1251", "cp1250", "koi8-r"]
+    assert candidate_order(b"plain ascii")[-1] == "iso8859-1"
+
+
+def test_a_code_page_that_fails_after_the_sample_gives_way_to_the_next() -> None:
+    # cp1252 has no 0x81: a file whose first 256 KiB read as cp1252 and that has one later
+    # is read with the next candidate that decodes all of it, not called undecodable.
+    from corpuskit.sources.decode import SAMPLE_BYTES
+
+    head = FR.encode("cp1252") + b" "
+    data = head * (SAMPLE_BYTES // len(head) + 2) + b"\x81"
+    decoded = decode_bytes(data)
+    assert isinstance(decoded, Decoded) and decoded.encoding != "cp1252"
+
+
 # Our own two-sentence news texts in scripts the four common code pages cannot spell; only
 # the candidates charset-normalizer proposes can read them.
 OTHER_SCRIPTS = {

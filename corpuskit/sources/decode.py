@@ -295,16 +295,15 @@ def decode_legacy(data: bytes, complete: bool = True) -> Decoded | DecodeFailure
             continue
         penalty, units = implausibility(text)
         scored.append((penalty, tie_breaker(text), rank, name, units))
+    # Ties go to the earlier candidate, so a reading identical to cp1252's is reported as
+    # cp1252 (the first candidate).
     scored.sort()
-    cp1252_text = _decode_prefix(data, "cp1252", complete)
     for penalty, _, _, name, units in scored:
         if penalty > _UNDECODABLE_RATIO * max(units, 1):
             continue
         text = _decode_prefix(data, name, complete)
         if text is None:
             continue  # the sample decoded, the rest of the file does not
-        if text == cp1252_text:
-            name = "cp1252"  # identical reading: report the common name
         return Decoded(text, name)
     tried = ", ".join(n for *_, n, _ in sorted(scored, key=lambda s: s[2])[:6]) or "none"
     return DecodeFailure(
