@@ -344,6 +344,63 @@ def test_utf16_without_bom_is_recognised(tmp_path: Path, encoding: str) -> None:
     assert (rec.text, rec.encoding) == (DE + " " + RU, encoding)
 
 
+@pytest.mark.parametrize("encoding", ["utf-32-le", "utf-32-be"])
+def test_utf32_without_bom_is_recognised(tmp_path: Path, encoding: str) -> None:
+    (tmp_path / "w.txt").write_bytes((DE + " " + RU).encode(encoding))
+    rec = only(read(tmp_path / "w.txt"))
+    assert isinstance(rec, RawRecord)
+    assert (rec.text, rec.encoding) == (DE + " " + RU, encoding)
+
+
+def _wide(pattern: str, pairs: int, zero: int, stray: int) -> bytes:
+    """``pairs`` two-byte units: ``zero`` with a NUL on the ``pattern`` side ("le": second
+    byte, "be": first), ``stray`` with a NUL on the other side, the rest without NULs."""
+    high, low = (b"a\x00", b"\x00a") if pattern == "le" else (b"\x00a", b"a\x00")
+    return high * zero + low * stray + b"ab" * (pairs - zero - stray)
+
+
+@pytest.mark.parametrize(("pattern", "zero", "stray", "expected"), [
+    ("le", 100, 0, "utf-16-le"), ("le", 99, 0, None),  # NULs on 10 % of the units ...
+    ("le", 100, 10, "utf-16-le"), ("le", 100, 11, None),  # ... and on at most 1 % elsewhere
+    ("be", 100, 0, "utf-16-be"), ("be", 99, 0, None),
+    ("be", 100, 10, "utf-16-be"), ("be", 100, 11, None),
+])
+def test_utf16_is_sniffed_from_where_its_nuls_fall(
+    pattern: str, zero: int, stray: int, expected: str | None
+) -> None:
+    from corpuskit.sources.decode import sniff_wide
+
+    data = _wide(pattern, 1000, zero, stray)
+    assert sniff_wide(data) == expected
+    assert sniff_wide(data + b"x") is None  # an odd length is never UTF-16
+
+
+@pytest.mark.parametrize(("encoding", "hits", "expected"), [
+    ("utf-32-le", 90, "utf-32-le"), ("utf-32-le", 89, None),  # 90 % of the units look right
+    ("utf-32-be", 90, "utf-32-be"), ("utf-32-be", 89, None),
+])
+def test_utf32_is_sniffed_when_nine_units_in_ten_look_like_it(
+    encoding: str, hits: int, expected: str | None
+) -> None:
+    from corpuskit.sources.decode import sniff_wide
+
+    # A unit that looks like UTF-32 has its two high bytes NUL and its low byte not; the
+    # others here are spaces in all four bytes (no NUL, so no UTF-16 pattern either).
+    data = "a".encode(encoding) * hits + b"    " * (100 - hits)
+    assert sniff_wide(data) == expected
+    assert sniff_wide(data[:-2]) != expected or expected is None  # length must be 4n
+
+
+def test_the_shortest_wide_samples_are_sniffed() -> None:
+    from corpuskit.sources.decode import sniff_wide
+
+    assert sniff_wide("ab".encode("utf-16-le")) == "utf-16-le"
+    assert sniff_wide("ab".encode("utf-16-be")) == "utf-16-be"
+    assert sniff_wide("ab".encode("utf-32-le")) == "utf-32-le"
+    assert sniff_wide("ab".encode("utf-32-be")) == "utf-32-be"
+    assert sniff_wide(b"a\x00") is None  # under four bytes: nothing to go on
+
+
 def test_utf8_with_one_stray_byte_stays_utf8(tmp_path: Path) -> None:
     data = (FR + " " + RU).encode("utf-8") + b" caf\xe9"
     (tmp_path / "mixed.txt").write_bytes(data)
