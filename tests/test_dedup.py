@@ -716,3 +716,35 @@ def test_similarity_of_a_key_never_added_is_a_key_error(pair: tuple[int, int]) -
         return
     with pytest.raises(KeyError, match="must both have been added"):
         index.similarity(*pair)
+
+
+def test_a_short_text_in_a_batch_is_one_shingle_of_its_own_tokens() -> None:
+    # Texts of 1..7 tokens (shingles are 5 tokens) side by side in one batch: a text shorter
+    # than a shingle is one whole-text shingle, never reaching into the next text, and each
+    # text's shingles are exactly its windows.
+    texts = [" ".join(f"w{n}x{i}" for i in range(n)) for n in range(1, 8)]
+    toks = TokenBatch.from_texts(texts)
+    hashes, offsets = dedup._shingle_hashes(toks.hashes, toks.counts, CONFIG.shingle_size)
+    got = [hashes[offsets[i]:offsets[i + 1]].tolist() for i in range(len(texts))]
+    for text, shingles in zip(texts, got, strict=True):
+        alone = TokenBatch.from_texts([text])
+        solo, _ = dedup._shingle_hashes(alone.hashes, alone.counts, CONFIG.shingle_size)
+        n = len(text.split())
+        assert shingles == solo.tolist()
+        assert len(shingles) == max(n - CONFIG.shingle_size + 1, 1)
+    assert signatures(texts, CONFIG) == [_sig(t) for t in texts]
+
+
+def test_an_empty_signature_is_similar_to_nothing_even_where_slots_agree() -> None:
+    empty = _sig("")
+    half = empty[: len(empty) // 2] + bytes(range(len(empty) // 2))
+    assert estimate_jaccard(empty, half) == estimate_jaccard(half, empty) == 0.0
+    assert estimate_jaccard(half, half) == 1.0
+
+
+def test_the_index_counts_the_keys_added() -> None:
+    index = NearDupIndex(CONFIG)
+    assert len(index) == 0
+    index.add_many([5, 7, 9], [_sig(FERRY), _sig(ORCHARD), _sig(LIBRARY)])
+    index.clusters()  # merging the pending keys changes nothing
+    assert len(index) == 3
