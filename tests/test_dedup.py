@@ -746,5 +746,7 @@ def test_the_index_counts_the_keys_added() -> None:
     index = NearDupIndex(CONFIG)
     assert len(index) == 0
     index.add_many([5, 7, 9], [_sig(FERRY), _sig(ORCHARD), _sig(LIBRARY)])
-    index.clusters()  # merging the pending keys changes nothing
     assert len(index) == 3
+    index.clusters()  # merging the pending keys changes nothing
+    index.add(11, _sig(""))
+    assert len(index) == 4
