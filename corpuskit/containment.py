@@ -92,9 +92,6 @@ class ContainmentIndex:
             self._paragraphs.append(paragraphs)
         self._pairs = None
 
-    def memory_bytes(self) -> int:
-        return sum(len(p) for p in self._paragraphs) + 100 * len(self._shingles)
-
     def candidates(self) -> tuple[I64, I64]:
         """Distinct key pairs (a < b) that share at least one paragraph key."""
         if not self._paragraphs:
