@@ -19,6 +19,7 @@ example: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check corpuskit tests benchmarks
+	$(BIN)/ruff format --check corpuskit tests benchmarks
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q

@@ -585,8 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat",
         type=int,
         default=5,
-        help="runs per setting, in rotated order; the median is shown with the spread "
-        "(default 5)",
+        help="runs per setting, in rotated order; the median is shown with the spread (default 5)",
     )
     parser.add_argument(
         "--retries",

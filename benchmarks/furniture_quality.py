@@ -41,8 +41,11 @@ def inputs() -> dict[str, list[str]]:
     sets: dict[str, list[str]] = {}
     pages = SHARED / "data" / "web" / "readability-pages.jsonl"
     if pages.exists():
-        rows = [json.loads(line) for line in pages.read_text(encoding="utf-8").split("\n")
-                if line.strip()]
+        rows = [
+            json.loads(line)
+            for line in pages.read_text(encoding="utf-8").split("\n")
+            if line.strip()
+        ]
         sets["readability"] = [row["text"] for row in rows]
     seeds = sorted((SHARED / "seeds").glob("*.txt"))
     if seeds:
@@ -100,7 +103,9 @@ def measure_revision(rev: str) -> dict[str, dict[str, Any]]:
         )
         done = subprocess.run(
             [sys.executable, "-c", code, str(tree), str(REPO / "benchmarks")],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         result: dict[str, dict[str, Any]] = json.loads(done.stdout)
         return result
@@ -119,13 +124,17 @@ def main() -> int:
     if not runs["this tree"]:
         print(f"no inputs: {SHARED} is missing", file=sys.stderr)
         return 1
-    print(f"{'run':<16} {'input':<12} {'texts':>5} {'words in':>9} {'kept share':>10} "
-          f"{'furniture ¶':>11} {'words':>6}")
+    print(
+        f"{'run':<16} {'input':<12} {'texts':>5} {'words in':>9} {'kept share':>10} "
+        f"{'furniture ¶':>11} {'words':>6}"
+    )
     for run, sets in runs.items():
         for name, m in sets.items():
-            print(f"{run:<16} {name:<12} {m['texts']:>5} {m['words_in']:>9,} "
-                  f"{100 * m['kept_word_share']:>9.3f}% {m['furniture_paragraphs']:>11} "
-                  f"{m['furniture_words']:>6}")
+            print(
+                f"{run:<16} {name:<12} {m['texts']:>5} {m['words_in']:>9,} "
+                f"{100 * m['kept_word_share']:>9.3f}% {m['furniture_paragraphs']:>11} "
+                f"{m['furniture_words']:>6}"
+            )
     if args.show:
         for run, sets in runs.items():
             for name, m in sets.items():
@@ -133,8 +142,9 @@ def main() -> int:
                 for para in m["removed"]:
                     print(f"  - {para[:160]!r}")
     if args.json:
-        args.json.write_text(json.dumps(runs, indent=1, ensure_ascii=False) + "\n",
-                             encoding="utf-8")
+        args.json.write_text(
+            json.dumps(runs, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
     return 0
 
 

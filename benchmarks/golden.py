@@ -43,8 +43,14 @@ class Reference:
 def references(work: Path, n: int) -> list[Reference]:
     generated = work / "generated.jsonl"
     subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "make_corpus.py"), "--n", str(n),
-         "--out", str(generated)],
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "make_corpus.py"),
+            "--n",
+            str(n),
+            "--out",
+            str(generated),
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -65,8 +71,20 @@ def references(work: Path, n: int) -> list[Reference]:
         Reference(
             "generated-variant",
             (str(generated),),
-            ("--near-dups", "keep", "--group-by", "source_id", "--stratify", "language",
-             "--seed", "3", "--eval-ratio", "0.2", "--jobs", "1"),
+            (
+                "--near-dups",
+                "keep",
+                "--group-by",
+                "source_id",
+                "--stratify",
+                "language",
+                "--seed",
+                "3",
+                "--eval-ratio",
+                "0.2",
+                "--jobs",
+                "1",
+            ),
         )
     )
     return refs

@@ -147,8 +147,7 @@ def _how_to_load(name: str, rejects: SplitFiles, duplicates: SplitFiles) -> str:
     )
     if absent:
         nothing = {"rejects": "no record was rejected", "duplicates": "no record was a copy"}
-        text += "\n" + " ".join(
-            f"The `{c}` config is absent: {nothing[c]}." for c in absent) + "\n"
+        text += "\n" + " ".join(f"The `{c}` config is absent: {nothing[c]}." for c in absent) + "\n"
     return text
 
 
@@ -283,8 +282,10 @@ def _accounting(report: BuildReport, total_rejected: int) -> str:
         skipped = ", ".join(f"{k}: {v}" for k, v in sorted(report.files_skipped.items()))
         text += f" Files that are not articles were skipped ({skipped})."
     if report.meta_not_understood:
-        fields = ", ".join(f"{k}: {v:,} value{'s' if v != 1 else ''}"
-                           for k, v in report.meta_not_understood.items())
+        fields = ", ".join(
+            f"{k}: {v:,} value{'s' if v != 1 else ''}"
+            for k, v in report.meta_not_understood.items()
+        )
         text += f" Metadata not understood ({fields}) was set to null; those articles were kept."
     text += "\n\n### Rejected, by reason\n\n" + _table(
         ["reason", "records", "meaning"],

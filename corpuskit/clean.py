@@ -737,8 +737,9 @@ _FF_RUN_RE = re.compile(_FF + "{2,}")
 
 def _closing_names(text: str) -> frozenset[str]:
     """Lower-cased names of the well-formed closing tags in ``text``."""
-    return frozenset(m.group(2).lower() for m in _LT_RE.finditer(text)
-                     if m.group(1) and m.group(2) is not None)
+    return frozenset(
+        m.group(2).lower() for m in _LT_RE.finditer(text) if m.group(1) and m.group(2) is not None
+    )
 
 
 def _is_tag(m: re.Match[str], names: frozenset[str], closing: frozenset[str]) -> bool:
@@ -1139,9 +1140,7 @@ def _dedupe(paras: list[str], config: CleanConfig) -> tuple[list[str], list[str]
     return kept, measured, measured_prose
 
 
-def _repetition_verdict(
-    measured: list[str], prose: list[str], config: CleanConfig
-) -> str | None:
+def _repetition_verdict(measured: list[str], prose: list[str], config: CleanConfig) -> str | None:
     """Gopher's duplicate-paragraph ratios over the paragraphs ``_dedupe`` measured (and
     their prose); the first over its limit, as readable text. The word n-gram ratios are
     :mod:`corpuskit.repetition`'s: they need the words, which the map stage has per batch.

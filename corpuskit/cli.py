@@ -315,9 +315,10 @@ def build(
             else ("example-news" if example else Path(sources[0]).resolve().name.split(".")[0])
         )
     out = out or Path("dist") / name
-    if report_path is not None and Path(os.path.realpath(out)) in Path(
-        os.path.realpath(report_path)
-    ).parents:
+    if (
+        report_path is not None
+        and Path(os.path.realpath(out)) in Path(os.path.realpath(report_path)).parents
+    ):
         raise click.UsageError(
             f"--report {report_path} is inside --out {out}: a file added to the artifact "
             "makes it fail `corpuskit verify`; write the report elsewhere"

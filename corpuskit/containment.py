@@ -128,7 +128,9 @@ class ContainmentIndex:
             sizes = _by_key(self._shingles)
             n_a, n_b = sizes[a], sizes[b]
             self._pairs = ContainedPairs(
-                a, b, estimate_containment(jaccard, n_a, n_b),
+                a,
+                b,
+                estimate_containment(jaccard, n_a, n_b),
                 estimate_containment(jaccard, n_b, n_a),
             )
         return self._pairs

@@ -494,8 +494,11 @@ class NearDupIndex:
         if len(keys_a) == 0:
             return np.zeros(0, dtype=np.float64)
         ra, rb = np.searchsorted(keys, keys_a), np.searchsorted(keys, keys_b)
-        if (ra >= len(keys)).any() or (rb >= len(keys)).any() or (
-                (keys[ra] != keys_a).any() or (keys[rb] != keys_b).any()):
+        if (
+            (ra >= len(keys)).any()
+            or (rb >= len(keys)).any()
+            or ((keys[ra] != keys_a).any() or (keys[rb] != keys_b).any())
+        ):
             raise KeyError("every key must have been added to the near-dup index")
         matches = _count_matches(matrix, ra, rb).astype(np.float64)
         empty = (matrix[ra] == _EMPTY_SLOT).all(axis=1) | (matrix[rb] == _EMPTY_SLOT).all(axis=1)
@@ -505,8 +508,11 @@ class NearDupIndex:
         """Connected components (size >= 2) of candidate pairs with estimated J >= threshold
         (or ``min_similarity``, e.g. the looser bar used to group records for the split)."""
         keys, _, cand = self._prepared()
-        bar = self.config.min_matches if min_similarity is None else self.config.matches_for(
-            min_similarity)
+        bar = (
+            self.config.min_matches
+            if min_similarity is None
+            else self.config.matches_for(min_similarity)
+        )
         edge = cand.matches >= bar
         labels = _components(len(keys), cand.left[edge], cand.right[edge])
         rows = np.flatnonzero(labels >= 0)  # rows in key order, so each cluster comes out sorted

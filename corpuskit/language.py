@@ -188,8 +188,7 @@ _NOT_LETTER_RE = re.compile(r"[\W\d_]+")
 
 # The scripts each language langdetect knows is written in.
 _LATIN_LANGUAGES = (
-    "af ca cs cy da de en es et fi fr hr hu id it lt lv nl no pl pt ro sk sl so sq sv sw tl "
-    "tr vi"
+    "af ca cs cy da de en es et fi fr hr hu id it lt lv nl no pl pt ro sk sl so sq sv sw tl tr vi"
 ).split()
 LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
     **{code: frozenset({"Latin"}) for code in _LATIN_LANGUAGES},

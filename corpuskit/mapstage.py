@@ -385,8 +385,14 @@ def _tag_languages(
 
 
 def _emit(
-    doc: Document, seq: int, sig: bytes | None, n_tokens: int, paragraphs: bytes,
-    spaceless: bool | None, cfg: BuildConfig, out: BatchResult,
+    doc: Document,
+    seq: int,
+    sig: bytes | None,
+    n_tokens: int,
+    paragraphs: bytes,
+    spaceless: bool | None,
+    cfg: BuildConfig,
+    out: BatchResult,
 ) -> None:
     chash, num_words = ids.fingerprint(doc.text, spaceless)
     rid = ids.record_id(doc.source_id, chash)

@@ -217,10 +217,15 @@ class Planner:
                 t1 = time.perf_counter()
                 bar = self.near.containment or CONTAINED
                 checked, worst, leaked = self._containment.audit(
-                    self._index, split_by_group, threshold=bar)
-                audit = replace(audit, containment_pairs_checked=checked,
-                                max_eval_in_train_containment=round(worst, 4),
-                                eval_contained_in_train=leaked, containment_threshold=bar)
+                    self._index, split_by_group, threshold=bar
+                )
+                audit = replace(
+                    audit,
+                    containment_pairs_checked=checked,
+                    max_eval_in_train_containment=round(worst, 4),
+                    eval_contained_in_train=leaked,
+                    containment_threshold=bar,
+                )
                 plan.containment_seconds += time.perf_counter() - t1
             plan.audit = audit
             plan.near_dup_seconds += time.perf_counter() - t0

@@ -73,7 +73,9 @@ RECORD_FIELDS: tuple[Field, ...] = (
     ),
     Field("num_chars", datasets.Value("int32"), False, "Characters in `text`."),
     Field(
-        "num_words", datasets.Value("int32"), False,
+        "num_words",
+        datasets.Value("int32"),
+        False,
         "Words in `text`: whitespace-separated, except that in scripts written without spaces "
         "(Chinese, Japanese, Thai, Lao, Khmer, Myanmar) each character counts as a word.",
     ),

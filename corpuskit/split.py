@@ -87,8 +87,9 @@ def assign(
     return plan
 
 
-def _stratify(plan: SplitPlan, scores: Mapping[str, float], strata: Mapping[str, str],
-              eval_ratio: float) -> None:
+def _stratify(
+    plan: SplitPlan, scores: Mapping[str, float], strata: Mapping[str, str], eval_ratio: float
+) -> None:
     members: dict[str, list[str]] = {}
     for key in plan.split_of:
         members.setdefault(strata.get(key, ""), []).append(key)

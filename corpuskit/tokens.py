@@ -32,7 +32,12 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
-    "PER_CHAR_BLOCKS", "TOKENIZER_VERSION", "TokenBatch", "fmix64", "normalise", "token_strings",
+    "PER_CHAR_BLOCKS",
+    "TOKENIZER_VERSION",
+    "TokenBatch",
+    "fmix64",
+    "normalise",
+    "token_strings",
 ]
 
 #: Bump whenever tokenisation or token hashing changes: old signatures stop being comparable.
@@ -158,8 +163,13 @@ class TokenBatch:
         offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         mask = np.repeat(keep, self.counts)
-        return TokenBatch(self.hashes[mask], self.lengths[mask], self.is_char[mask], offsets,
-                          self.para_start[mask])
+        return TokenBatch(
+            self.hashes[mask],
+            self.lengths[mask],
+            self.is_char[mask],
+            offsets,
+            self.para_start[mask],
+        )
 
     def char_token_counts(self) -> I64:
         """Per text: tokens that are one character of a script written without spaces."""

@@ -29,12 +29,15 @@ def _find_shared() -> Path | None:
     try:
         origin = subprocess.run(
             ["git", "-C", str(REPO), "config", "--get", "remote.origin.url"],
-            capture_output=True, text=True, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         origin = ""
     if origin.startswith("file://"):
-        origin = origin[len("file://"):]
+        origin = origin[len("file://") :]
     if origin.startswith("/"):
         candidates.append(str(Path(origin).parent / "shared"))
     for candidate in candidates:
@@ -60,6 +63,7 @@ def shared(rel: str) -> Path:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return SHARED / rel
+
 
 EN_WORDS = (
     "the council harbour minister talks agreement workers union port city river bridge "

@@ -130,9 +130,7 @@ def test_out_overlapping_a_source_is_refused_before_any_work(
     assert not (articles / "dist").exists()
 
 
-def test_out_reaching_a_source_through_a_symlink_is_refused(
-    tmp_path: Path, articles: Path
-) -> None:
+def test_out_reaching_a_source_through_a_symlink_is_refused(tmp_path: Path, articles: Path) -> None:
     link = tmp_path / "link"
     link.symlink_to(articles)
     with pytest.raises(OutputError, match="is the source"):

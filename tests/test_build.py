@@ -26,7 +26,6 @@ def _load(path: Path, tmp_path: Path, config: str | None = None) -> datasets.Dat
     )
 
 
-
 @pytest.fixture
 def built(small_corpus: Path, tmp_path: Path) -> tuple[Path, object]:
     out = tmp_path / "dist" / "news"
@@ -226,8 +225,10 @@ UNREADABLE_DATES = [
 
 
 def test_unreadable_published_values_become_null_and_are_counted(tmp_path: Path) -> None:
-    rows = [{"text": english_article(400 + i), "published": value}
-            for i, value in enumerate(UNREADABLE_DATES)]
+    rows = [
+        {"text": english_article(400 + i), "published": value}
+        for i, value in enumerate(UNREADABLE_DATES)
+    ]
     rows.append({"text": english_article(499), "published": "2024-02-29T23:30:00-01:00"})
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -252,19 +253,28 @@ def test_readable_metadata_leaves_no_not_understood_line(built: tuple[Path, obje
 def _card_code(out: Path) -> str:
     """Every ```python block of the card, concatenated."""
     text = (out / "README.md").read_text(encoding="utf-8")
-    return "\n".join(block.split("\n", 1)[1] for block in text.split("```python")[1:]
-                     for block in [block.split("```", 1)[0]])
+    return "\n".join(
+        block.split("\n", 1)[1]
+        for block in text.split("```python")[1:]
+        for block in [block.split("```", 1)[0]]
+    )
 
 
 def _run_card_code(out: Path, name: str, tmp_path: Path) -> list[str]:
     """Run the card's code as a user would, with the artifact's path for its Hub id; return
     the configs its load_dataset lines loaded."""
-    code = _card_code(out).replace(f'load_dataset("{name}"', f'load_dataset({str(out)!r}')
+    code = _card_code(out).replace(f'load_dataset("{name}"', f"load_dataset({str(out)!r}")
     code += "\nprint(sorted(k for k, v in dict(globals()).items() if type(v).__name__ == "
     code += "'DatasetDict'))\n"
     env = {**os.environ, "HF_DATASETS_CACHE": str(tmp_path / "hf-cache")}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return list(json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"')))
 
@@ -295,8 +305,9 @@ def test_a_chinese_article_langdetect_calls_korean_is_tagged_by_its_script(
     library = "圖書館舉辦兒童閱讀週，吸引數百名家長與孩子參加。館長說，閱讀習慣應從小養成。"
     bus = ZH_HANT.replace("渡輪", "公車").replace("離島", "機場")
     chinese = "\n\n".join([ZH_HANT, bus, library])
-    corpus = write_corpus({"tw/a.txt": chinese, "en/b.txt": english_article(3),
-                           "en/c.txt": english_article(4)})
+    corpus = write_corpus(
+        {"tw/a.txt": chinese, "en/b.txt": english_article(3), "en/c.txt": english_article(4)}
+    )
     out = tmp_path / "out"
     report = build([corpus], out, BuildConfig(name="zh", min_chars=50))
     assert report.language_corrections == {"ko -> zh-Hant": 1}

@@ -402,14 +402,17 @@ def test_comparisons_survive_beside_real_markup(cleaner: Cleaner, sentence: str)
     assert paragraphs(cleaner.clean(text)) == [f"{PROSE[0]} & more.", sentence]
 
 
-@pytest.mark.parametrize(("remnant", "text"), [
-    ('<a href="https://x.test/a?b=1&amp;c=2" target=_blank>the report</a>', "the report"),
-    ("<td width=50% nowrap>Bridge</td>", "Bridge"),
-    ("<span class='lede'>Bridge</span>", "Bridge"),
-    ("<B>Bridge</B>", "Bridge"),
-    ("Bridge<br/>", "Bridge"),
-    ("Bridge<wbr>", "Bridge"),
-])
+@pytest.mark.parametrize(
+    ("remnant", "text"),
+    [
+        ('<a href="https://x.test/a?b=1&amp;c=2" target=_blank>the report</a>', "the report"),
+        ("<td width=50% nowrap>Bridge</td>", "Bridge"),
+        ("<span class='lede'>Bridge</span>", "Bridge"),
+        ("<B>Bridge</B>", "Bridge"),
+        ("Bridge<br/>", "Bridge"),
+        ("Bridge<wbr>", "Bridge"),
+    ],
+)
 def test_real_tag_syntax_is_still_markup(cleaner: Cleaner, remnant: str, text: str) -> None:
     assert cleaner.clean(f"{PROSE[1]} {remnant} opened.").text == f"{PROSE[1]} {text} opened."
 
@@ -820,8 +823,9 @@ def test_digit_heavy_first_line_is_not_a_title(
 
 def test_decomposed_text_that_composes_into_mojibake_is_cleaned_idempotently() -> None:
     cleaner = Cleaner(CleanConfig())
-    once = cleaner.clean("Cafe\u0301 A\u0302\u20ac\u2122 prices rose sharply this week.",
-                         has_title=True)
+    once = cleaner.clean(
+        "Cafe\u0301 A\u0302\u20ac\u2122 prices rose sharply this week.", has_title=True
+    )
     assert cleaner.clean(once.text, has_title=True).text == once.text
 
 
@@ -837,7 +841,8 @@ def _rule_id(rule: Rule) -> str:
 def test_every_packaged_rule_documents_an_example_and_a_near_miss() -> None:
     assert PACKAGED_RULES
     assert all(r.examples and r.near_misses for r in PACKAGED_RULES), [
-        _rule_id(r) for r in PACKAGED_RULES if not (r.examples and r.near_misses)]
+        _rule_id(r) for r in PACKAGED_RULES if not (r.examples and r.near_misses)
+    ]
 
 
 @pytest.mark.parametrize("rule", PACKAGED_RULES, ids=_rule_id)
@@ -848,8 +853,13 @@ def test_each_rule_removes_its_examples(cleaner: Cleaner, rule: Rule) -> None:
         if rule.kind == "line":
             text = article(PROSE[0], example, PROSE[1])
         else:
-            text = article(PROSE[0], PROSE[1], example, "Ferry fares rise in May",
-                           "Pier repairs start next week")
+            text = article(
+                PROSE[0],
+                PROSE[1],
+                example,
+                "Ferry fares rise in May",
+                "Pier repairs start next week",
+            )
         assert paragraphs(cleaner.clean(text)) == [PROSE[0], PROSE[1]], example
 
 
@@ -863,26 +873,32 @@ def test_each_rule_leaves_its_near_misses(cleaner: Cleaner, rule: Rule) -> None:
         assert paragraphs(cleaner.clean(article(*expected))) == expected, prose
 
 
-@pytest.mark.parametrize("prose", [
-    "Share this with your neighbours, the mayor said.",
-    "Keep reading to your children, the librarian said.",
-    "Copyright law was the main topic of the second debate, which lasted two hours.",
-    "Register your bike for free at the police station.",
-])
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "Share this with your neighbours, the mayor said.",
+        "Keep reading to your children, the librarian said.",
+        "Copyright law was the main topic of the second debate, which lasted two hours.",
+        "Register your bike for free at the police station.",
+    ],
+)
 def test_the_reported_prose_is_kept(cleaner: Cleaner, prose: str) -> None:
     # The four paragraphs a local-news article lost to the furniture rules (issue 14).
     expected = [PROSE[0], prose, PROSE[1]]
     assert paragraphs(cleaner.clean(article(*expected))) == expected
 
 
-@pytest.mark.parametrize("prose", [
-    "Read more about it in the minutes, the clerk said.",
-    "Follow us on Twitter, the officers told the crowd, and you will see the route.",
-    "Subscribe to our newsletter, the editor urged readers in her farewell column.",
-    '“Click here to vote,” said the poll worker, pointing at the screen.',
-    "Teilen Sie das mit Ihren Nachbarn, so der Bürgermeister.",
-    "Abonnez-vous à notre newsletter, a dit le maire en riant.",
-])
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "Read more about it in the minutes, the clerk said.",
+        "Follow us on Twitter, the officers told the crowd, and you will see the route.",
+        "Subscribe to our newsletter, the editor urged readers in her farewell column.",
+        "“Click here to vote,” said the poll worker, pointing at the screen.",
+        "Teilen Sie das mit Ihren Nachbarn, so der Bürgermeister.",
+        "Abonnez-vous à notre newsletter, a dit le maire en riant.",
+    ],
+)
 def test_a_quote_attribution_makes_any_paragraph_prose(cleaner: Cleaner, prose: str) -> None:
     expected = [PROSE[0], prose, PROSE[1]]
     assert paragraphs(cleaner.clean(article(*expected))) == expected

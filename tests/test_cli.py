@@ -148,15 +148,24 @@ def test_the_example_corpus_has_its_documented_outcome(tmp_path: Path) -> None:
         ("news/wire/agency-feed.jsonl", "near"): (ferry["id"], 0.8828125),
     }
     assert Counter(r["language"] for r in kept.values()) == {
-        "en": 20, "es": 4, "fr": 3, "de": 3, "uk": 3, "ru": 2, "pt": 2, "it": 2,
+        "en": 20,
+        "es": 4,
+        "fr": 3,
+        "de": 3,
+        "uk": 3,
+        "ru": 2,
+        "pt": 2,
+        "it": 2,
     }
     # Frozen ids and content hashes: a change here re-ids every published article (and
     # breaks --previous), so it must be deliberate.
     assert (ferry["id"], ferry["content_hash"]) == (
-        "399b2c5b7aba68980797", "9d260cdf22a8f5e13dde5ecf3195daa7"
+        "399b2c5b7aba68980797",
+        "9d260cdf22a8f5e13dde5ecf3195daa7",
     )
     assert (dredging["id"], dredging["content_hash"]) == (
-        "69aeb453e6f384893e2c", "621f9c7d210a0b57a3f7762bcd203245"
+        "69aeb453e6f384893e2c",
+        "621f9c7d210a0b57a3f7762bcd203245",
     )
     tram = kept["kyiv-evening", "У Києві запустять новий трамвайний маршрут до лівого берега"]
     assert (tram["id"], tram["language"]) == ("384e6d7684d659fb3f05", "uk")  # cp1251 decoded

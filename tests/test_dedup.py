@@ -577,8 +577,9 @@ def test_audit_compares_big_buckets_exhaustively_across_splits() -> None:
 # --- the leader path of big buckets, against a reference, at small block and leader caps -----
 
 
-def _grouped_bucket(groups: int, per_group: int, seed: int, hug: bool = False
-                    ) -> tuple[np.ndarray, list[int]]:
+def _grouped_bucket(
+    groups: int, per_group: int, seed: int, hug: bool = False
+) -> tuple[np.ndarray, list[int]]:
     """Signatures that all share their first band (one big bucket), made of ``groups`` groups
     of near-copies (each copy keeps ~95 % of its group's slots; groups share only that band),
     shuffled; and each row's group. With ``hug``, some copies keep exactly ``min_matches``
@@ -597,17 +598,18 @@ def _grouped_bucket(groups: int, per_group: int, seed: int, hug: bool = False
             matrix[i] = matrix[first[group]]
         first.setdefault(group, i)
         edits = int(rng.choice([at_bar, at_bar + 1])) if hugging else CONFIG.num_perm // 20
-        edited = CONFIG.rows + rng.choice(CONFIG.num_perm - CONFIG.rows, size=edits,
-                                          replace=False)
+        edited = CONFIG.rows + rng.choice(CONFIG.num_perm - CONFIG.rows, size=edits, replace=False)
         matrix[i, edited] = rng.integers(0, 2**32 - 1, size=len(edited), dtype=np.uint32)
     return matrix, labels
 
 
-def _reference_leader_edges(matrix: np.ndarray, bucket: list[int], min_matches: int,
-                            block: int, max_leaders: int) -> set[tuple[int, int, int]]:
+def _reference_leader_edges(
+    matrix: np.ndarray, bucket: list[int], min_matches: int, block: int, max_leaders: int
+) -> set[tuple[int, int, int]]:
     """The leader path's rule, one member at a time: a member is compared with the leaders
     of its block's start; one that matches none is compared with the leaders added earlier in
     its block and, matching none of those either, becomes a leader while there is room."""
+
     def matches(a: int, b: int) -> int:
         return int(np.count_nonzero(matrix[a] == matrix[b]))
 
@@ -615,11 +617,11 @@ def _reference_leader_edges(matrix: np.ndarray, bucket: list[int], min_matches: 
     edges: set[tuple[int, int, int]] = set()
     for start in range(1, len(bucket), block):
         at_start = list(leaders)
-        for member in bucket[start:start + block]:
+        for member in bucket[start : start + block]:
             hits = [(lead, member, matches(lead, member)) for lead in at_start]
             hits = [h for h in hits if h[2] >= min_matches]
             if not hits and len(at_start) < max_leaders:
-                hits = [(lead, member, matches(lead, member)) for lead in leaders[len(at_start):]]
+                hits = [(lead, member, matches(lead, member)) for lead in leaders[len(at_start) :]]
                 hits = [h for h in hits if h[2] >= min_matches]
                 if not hits and len(leaders) < max_leaders:
                     leaders.append(member)
@@ -628,18 +630,17 @@ def _reference_leader_edges(matrix: np.ndarray, bucket: list[int], min_matches: 
 
 
 @pytest.mark.parametrize(("block", "max_leaders"), [(7, 64), (7, 3), (1, 2), (256, 64), (5, 5)])
-def test_leader_edges_are_exactly_the_leader_rule(monkeypatch: pytest.MonkeyPatch, block: int,
-                                                  max_leaders: int) -> None:
+def test_leader_edges_are_exactly_the_leader_rule(
+    monkeypatch: pytest.MonkeyPatch, block: int, max_leaders: int
+) -> None:
     monkeypatch.setattr(dedup, "_LEADER_BLOCK", block)
     monkeypatch.setattr(dedup, "_MAX_LEADERS", max_leaders)
-    matrix, _ = _grouped_bucket(groups=5, per_group=12, seed=block * 100 + max_leaders,
-                                hug=True)
+    matrix, _ = _grouped_bucket(groups=5, per_group=12, seed=block * 100 + max_leaders, hug=True)
     bucket = list(range(len(matrix)))
     left, right, count = dedup._leader_edges(matrix, np.asarray(bucket), CONFIG.min_matches)
     got = set(zip(left.tolist(), right.tolist(), count.tolist(), strict=True))
     assert len(got) == len(left)  # no edge twice
-    assert got == _reference_leader_edges(matrix, bucket, CONFIG.min_matches, block,
-                                          max_leaders)
+    assert got == _reference_leader_edges(matrix, bucket, CONFIG.min_matches, block, max_leaders)
 
 
 def test_a_member_matching_a_leader_exactly_at_the_bar_does_not_lead(
@@ -651,13 +652,15 @@ def test_a_member_matching_a_leader_exactly_at_the_bar_does_not_lead(
     rng = np.random.default_rng(5)
     lead = rng.integers(0, 2**32 - 1, size=CONFIG.num_perm, dtype=np.uint32)
     h = lead.copy()
-    h[CONFIG.min_matches:] += 1
+    h[CONFIG.min_matches :] += 1
     t = h.copy()
     t[0] += 1
-    left, right, count = dedup._leader_edges(np.stack([lead, h, t]), np.arange(3),
-                                             CONFIG.min_matches)
+    left, right, count = dedup._leader_edges(
+        np.stack([lead, h, t]), np.arange(3), CONFIG.min_matches
+    )
     assert list(zip(left.tolist(), right.tolist(), count.tolist(), strict=True)) == [
-        (0, 1, CONFIG.min_matches)]
+        (0, 1, CONFIG.min_matches)
+    ]
 
 
 def test_groups_sharing_one_big_bucket_cluster_by_group(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -725,7 +728,7 @@ def test_a_short_text_in_a_batch_is_one_shingle_of_its_own_tokens() -> None:
     texts = [" ".join(f"w{n}x{i}" for i in range(n)) for n in range(1, 8)]
     toks = TokenBatch.from_texts(texts)
     hashes, offsets = dedup._shingle_hashes(toks.hashes, toks.counts, CONFIG.shingle_size)
-    got = [hashes[offsets[i]:offsets[i + 1]].tolist() for i in range(len(texts))]
+    got = [hashes[offsets[i] : offsets[i + 1]].tolist() for i in range(len(texts))]
     for text, shingles in zip(texts, got, strict=True):
         alone = TokenBatch.from_texts([text])
         solo, _ = dedup._shingle_hashes(alone.hashes, alone.counts, CONFIG.shingle_size)

@@ -351,7 +351,6 @@ def input_folders(draw: st.DrawFn) -> Corpus:
     return corpus
 
 
-
 def _load_all_checks(path: Path, cache: Path) -> Any:
     import datasets
 

@@ -49,24 +49,35 @@ def test_lone_surrogates_hash_instead_of_raising() -> None:
     assert ids.record_id("caf\udce9", "ab") == "51bfe835418505343733"
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("The ferry left at noon.", 5),
-    ("市议会昨晚批准了该市的新预算。", 14),  # one word per Han character, none for "。"
-    ("2024年 港口", 4),  # "2024" and "年" are two words
-    ("Ferry 渡轮 service", 4),
-    ("สภาเมืองอนุมัติ", 15),  # Thai: one per character, its vowel signs included
-    ("。 、 !", 3),  # punctuation alone stays one whitespace word each, as before
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("The ferry left at noon.", 5),
+        ("市议会昨晚批准了该市的新预算。", 14),  # one word per Han character, none for "。"
+        ("2024年 港口", 4),  # "2024" and "年" are two words
+        ("Ferry 渡轮 service", 4),
+        ("สภาเมืองอนุมัติ", 15),  # Thai: one per character, its vowel signs included
+        ("。 、 !", 3),  # punctuation alone stays one whitespace word each, as before
+    ],
+)
 def test_num_words_counts_characters_of_scripts_written_without_spaces(
     text: str, words: int
 ) -> None:
     assert ids.fingerprint(text)[1] == words
 
 
-@pytest.mark.parametrize("text", [
-    "The ferry left at noon.", "市议会昨晚批准了该市的新预算。", "2024年 港口", "ｱｲｳ and more",
-    "สภาเมืองอนุมัติ", "Café “quoted” — naïve", "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The ferry left at noon.",
+        "市议会昨晚批准了该市的新预算。",
+        "2024年 港口",
+        "ｱｲｳ and more",
+        "สภาเมืองอนุมัติ",
+        "Café “quoted” — naïve",
+        "",
+    ],
+)
 def test_num_words_is_the_same_when_the_tokens_say_which_script(text: str) -> None:
     from corpuskit.tokens import TokenBatch
 

@@ -22,7 +22,6 @@ TEXTS = [
 ]
 
 
-
 def test_both_engines_agree_exactly() -> None:
     fast = language.LangdetectRs(0).detect_batch(TEXTS)
     ref = language.LangdetectReference(0).detect_batch(TEXTS)
@@ -67,10 +66,13 @@ def test_engines_agree_on_the_shared_sentences() -> None:
 # --- the script settles what langdetect cannot -----------------------------------------------
 
 # Our own Traditional Chinese news paragraph: no Hangul at all, yet langdetect says Korean.
-ZH_HANT = ("臺北市政府今日宣布，將於明年春季啟用新的渡輪航線，連接舊港區與離島。"
-           "當地居民對此表示歡迎，但也擔心票價過高。")
-ZH_HANS = ("台北市政府今日宣布，将于明年春季启用新的渡轮航线，连接旧港区与离岛。"
-           "当地居民对此表示欢迎。")
+ZH_HANT = (
+    "臺北市政府今日宣布，將於明年春季啟用新的渡輪航線，連接舊港區與離島。"
+    "當地居民對此表示歡迎，但也擔心票價過高。"
+)
+ZH_HANS = (
+    "台北市政府今日宣布，将于明年春季启用新的渡轮航线，连接旧港区与离岛。当地居民对此表示欢迎。"
+)
 JA = "市議会は昨夜、市の新しい予算を承認しました。港の住民は、もっと多くのバスを求めています。"
 KO = "시의회는 어젯밤 시의 새 예산을 승인했다. 항구 주민들은 더 많은 버스를 요구했다."
 ONE_LANGUAGE_SCRIPTS = {
@@ -83,27 +85,40 @@ ONE_LANGUAGE_SCRIPTS = {
 
 
 def test_traditional_chinese_that_langdetect_calls_korean_is_zh_hant() -> None:
-    (code, score), = language.tag(language.LangdetectRs(0).detect_batch([ZH_HANT]), 0.5)
+    ((code, score),) = language.tag(language.LangdetectRs(0).detect_batch([ZH_HANT]), 0.5)
     assert (code, score > 0.99) == ("ko", True)  # langdetect's own answer
     assert language.correct_by_script(code, score, ZH_HANT) == ("zh-Hant", 1.0)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    (ZH_HANT, "zh-Hant"), (ZH_HANS, "zh-Hans"), (JA, "ja"), (KO, "ko"),
-    *((text, code) for code, text in ONE_LANGUAGE_SCRIPTS.items()),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (ZH_HANT, "zh-Hant"),
+        (ZH_HANS, "zh-Hans"),
+        (JA, "ja"),
+        (KO, "ko"),
+        *((text, code) for code, text in ONE_LANGUAGE_SCRIPTS.items()),
+    ],
+)
 def test_a_tag_the_script_rules_out_becomes_the_scripts_language(text: str, expected: str) -> None:
     wrong = "ru" if expected != "ru" else "en"
     code, score = language.correct_by_script(wrong, 0.99, text)
     assert (code, score) == (expected, pytest.approx(1.0, abs=0.05))
 
 
-@pytest.mark.parametrize(("code", "text"), [
-    ("zh-Hans", ZH_HANS), ("zh-Hant", ZH_HANT), ("ja", JA), ("ko", KO),
-    *ONE_LANGUAGE_SCRIPTS.items(),
-    ("en", "The council met on Tuesday."), ("de", "Der Stadtrat tagte am Dienstag über Straßen."),
-    ("mk", "Експериментисање у -{Somewhere in Time}- доводи до албума -{Seventh Son}-."),
-])
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        ("zh-Hans", ZH_HANS),
+        ("zh-Hant", ZH_HANT),
+        ("ja", JA),
+        ("ko", KO),
+        *ONE_LANGUAGE_SCRIPTS.items(),
+        ("en", "The council met on Tuesday."),
+        ("de", "Der Stadtrat tagte am Dienstag über Straßen."),
+        ("mk", "Експериментисање у -{Somewhere in Time}- доводи до албума -{Seventh Son}-."),
+    ],
+)
 def test_a_tag_written_in_the_texts_script_stands(code: str, text: str) -> None:
     # The Macedonian sentence quotes English titles: its Cyrillic is a minority, still a tag.
     assert language.correct_by_script(code, 0.9, text) == (code, 0.9)
@@ -117,8 +132,9 @@ def test_chinese_with_kana_is_japanese_and_with_hangul_korean() -> None:
 
 def test_a_ruled_out_tag_in_a_shared_script_becomes_und() -> None:
     # Cyrillic is written by many languages: the script rules Korean out, settles nothing.
-    assert language.correct_by_script("ko", 0.99, "Міністр заявив, що переговори "
-                                      "відновляться наступного тижня.") == ("und", 0.0)
+    assert language.correct_by_script(
+        "ko", 0.99, "Міністр заявив, що переговори відновляться наступного тижня."
+    ) == ("und", 0.0)
 
 
 def test_und_and_unknown_codes_are_left_alone() -> None:

@@ -69,8 +69,7 @@ def test_drop_policy_keeps_one_article_per_cluster(write_corpus, tmp_path: Path)
     # which copies are dropped; the split protects those anyway (see the next tests).
     files = syndicated_corpus(30, 2, low=0.7)
     copies = sum(1 for k in files if not k.startswith("origin/"))
-    report = build([write_corpus(files)], tmp_path / "out",
-                   BuildConfig(name="syn", min_chars=50))
+    report = build([write_corpus(files)], tmp_path / "out", BuildConfig(name="syn", min_chars=50))
     assert report.near_duplicates == copies
     assert report.kept == 30
     assert report.balanced()
@@ -79,8 +78,11 @@ def test_drop_policy_keeps_one_article_per_cluster(write_corpus, tmp_path: Path)
 def test_keep_policy_puts_whole_clusters_in_one_split(write_corpus, tmp_path: Path) -> None:
     files = syndicated_corpus(40, 3)
     out = tmp_path / "out"
-    build([write_corpus(files)], out,
-          BuildConfig(name="syn", min_chars=50, near_dups="keep", eval_ratio=0.4))
+    build(
+        [write_corpus(files)],
+        out,
+        BuildConfig(name="syn", min_chars=50, near_dups="keep", eval_ratio=0.4),
+    )
     rows = _rows(out)
     assert len(rows) == len(files)
     split_of_cluster: dict[str, set[str]] = {}
@@ -93,8 +95,11 @@ def test_keep_policy_puts_whole_clusters_in_one_split(write_corpus, tmp_path: Pa
 def test_no_eval_article_has_a_near_copy_in_train(write_corpus, tmp_path: Path) -> None:
     files = syndicated_corpus(40, 4)
     out = tmp_path / "out"
-    build([write_corpus(files)], out,
-          BuildConfig(name="syn", min_chars=50, near_dups="keep", eval_ratio=0.4))
+    build(
+        [write_corpus(files)],
+        out,
+        BuildConfig(name="syn", min_chars=50, near_dups="keep", eval_ratio=0.4),
+    )
     rows = _rows(out)
     train = [r["text"] for r in rows if r["split"] == "train"]
     evals = [r["text"] for r in rows if r["split"] == "eval"]
@@ -105,8 +110,11 @@ def test_no_eval_article_has_a_near_copy_in_train(write_corpus, tmp_path: Path) 
 
 def test_card_reports_the_leakage_audit(write_corpus, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    build([write_corpus(syndicated_corpus(20, 5))], out,
-          BuildConfig(name="syn", min_chars=50, near_dups="keep", eval_ratio=0.4))
+    build(
+        [write_corpus(syndicated_corpus(20, 5))],
+        out,
+        BuildConfig(name="syn", min_chars=50, near_dups="keep", eval_ratio=0.4),
+    )
     card = (out / "README.md").read_text()
     assert "## Train/eval leakage" in card
     assert "| eval articles with a near-copy in train | 0 |" in card
@@ -141,8 +149,13 @@ def test_stratify_language_gives_a_small_language_its_eval_share(
 def test_group_by_source_keeps_whole_sources_in_one_split(write_corpus, tmp_path: Path) -> None:
     files = {f"s{i % 6}/a{i}.txt": english_article(i) for i in range(36)}
     out = tmp_path / "out"
-    build([write_corpus(files)], out, BuildConfig(
-        name="g", min_chars=50, source_id="parent", group_by="source_id", eval_ratio=0.3))
+    build(
+        [write_corpus(files)],
+        out,
+        BuildConfig(
+            name="g", min_chars=50, source_id="parent", group_by="source_id", eval_ratio=0.3
+        ),
+    )
     splits: dict[str, set[str]] = {}
     for path in (out / "data").glob("*.parquet"):
         for sid in pq.read_table(path, columns=["source_id"])["source_id"].to_pylist():
@@ -155,8 +168,9 @@ def _split_by_id(out: Path) -> dict[str, str]:
     return {r["id"]: r["split"] for r in _rows(out)}
 
 
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.integers(0, 10**6), st.integers(5, 30))
 def test_growing_the_corpus_never_moves_an_article_without_a_cluster_change(
     write_corpus, tmp_path_factory, seed: int, extra: int
@@ -169,8 +183,13 @@ def test_growing_the_corpus_never_moves_an_article_without_a_cluster_change(
     grown = {k: everything[k] for k in names[: len(names) // 2 + extra]}
     # split_margin 0 and no containment grouping: split groups are exactly the dup_cluster
     # column, so a cluster join/merge is visible in the artifact.
-    cfg = BuildConfig(name="g", min_chars=50, near_dups="keep", eval_ratio=0.3,
-                      near_dup=NearDupConfig(split_margin=0.0, containment=0.0))
+    cfg = BuildConfig(
+        name="g",
+        min_chars=50,
+        near_dups="keep",
+        eval_ratio=0.3,
+        near_dup=NearDupConfig(split_margin=0.0, containment=0.0),
+    )
     build([write_corpus(first, name=f"a{seed}")], tmp / "v1", cfg)
     build([write_corpus(grown, name=f"b{seed}")], tmp / "v2", cfg)
     after = {r["id"]: r for r in _rows(tmp / "v2")}
@@ -180,11 +199,13 @@ def test_growing_the_corpus_never_moves_an_article_without_a_cluster_change(
             assert now["dup_cluster"] != r["dup_cluster"], "moved without a cluster change"
 
 
-@settings(max_examples=6, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.integers(0, 10**6))
-def test_with_previous_no_published_article_ever_moves(write_corpus, tmp_path_factory,
-                                                       seed: int) -> None:
+def test_with_previous_no_published_article_ever_moves(
+    write_corpus, tmp_path_factory, seed: int
+) -> None:
     tmp = tmp_path_factory.mktemp("prev")
     everything = syndicated_corpus(40, seed)
     names = sorted(everything)
@@ -192,9 +213,13 @@ def test_with_previous_no_published_article_ever_moves(write_corpus, tmp_path_fa
     first = {k: everything[k] for k in names[: len(names) // 2]}
     cfg = BuildConfig(name="g", min_chars=50, near_dups="keep", eval_ratio=0.3)
     build([write_corpus(first, name=f"a{seed}")], tmp / "v1", cfg)
-    report = build([write_corpus(everything, name=f"b{seed}")], tmp / "v2",
-                   BuildConfig(name="g", min_chars=50, near_dups="keep", eval_ratio=0.3,
-                               previous=str(tmp / "v1")))
+    report = build(
+        [write_corpus(everything, name=f"b{seed}")],
+        tmp / "v2",
+        BuildConfig(
+            name="g", min_chars=50, near_dups="keep", eval_ratio=0.3, previous=str(tmp / "v1")
+        ),
+    )
     before, after = _split_by_id(tmp / "v1"), _split_by_id(tmp / "v2")
     assert all(after[i] == s for i, s in before.items())
     assert all(rid in before and before[rid] == pinned for rid, pinned, _ in report.held)
@@ -258,9 +283,7 @@ def test_copies_hugging_the_threshold_never_straddle_the_split(
     train = [r["text"] for r in rows if r["split"] == "train"]
     evals = [r["text"] for r in rows if r["split"] == "eval"]
     assert len(evals) > 20 and len(train) > 20
-    leaks = [
-        j for a, b in itertools.product(evals, train) if (j := exact_jaccard(a, b)) >= 0.6
-    ]
+    leaks = [j for a, b in itertools.product(evals, train) if (j := exact_jaccard(a, b)) >= 0.6]
     assert leaks == []
 
 
@@ -295,8 +318,9 @@ def test_a_wire_story_and_its_longer_version_are_not_near_duplicates() -> None:
     j = exact_jaccard(wire, longer)
     assert 0.25 < j < 0.45
     shingles = [len(shingle_tokens(t)) - 4 for t in (wire, longer)]
-    assert estimate_containment(np.array([j]), np.array([shingles[0]]),
-                                np.array([shingles[1]]))[0] == pytest.approx(1.0, abs=0.02)
+    assert estimate_containment(np.array([j]), np.array([shingles[0]]), np.array([shingles[1]]))[
+        0
+    ] == pytest.approx(1.0, abs=0.02)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -305,11 +329,9 @@ def test_an_article_contained_in_another_never_straddles_the_split(
 ) -> None:
     corpus = write_corpus(containment_corpus(15, seed), name=f"c{seed}")
     out = tmp_path / f"out{seed}"
-    report = build([corpus], out, BuildConfig(name="c", min_chars=50, eval_ratio=0.3,
-                                              seed=seed))
+    report = build([corpus], out, BuildConfig(name="c", min_chars=50, eval_ratio=0.3, seed=seed))
     assert report.near_duplicates == 0  # nothing here is a near-duplicate
-    split_of = {row["text"]: split for split, rows in _rows_by_split(out).items()
-                for row in rows}
+    split_of = {row["text"]: split for split, rows in _rows_by_split(out).items() for row in rows}
     for i in range(15):
         wire, longer = wire_and_longer(seed * 1000 + i)
         assert split_of[wire] == split_of[longer], i
@@ -323,11 +345,18 @@ def test_containment_zero_turns_the_grouping_off_and_the_audit_sees_it(
     write_corpus, tmp_path: Path
 ) -> None:
     corpus = write_corpus(containment_corpus(15, 1), name="in")
-    report = build([corpus], tmp_path / "off", BuildConfig(
-        name="c", min_chars=50, eval_ratio=0.3, seed=1,
-        near_dup=NearDupConfig(containment=0.0)))
-    split_of = {row["text"]: split for split, rows in _rows_by_split(tmp_path / "off").items()
-                for row in rows}
+    report = build(
+        [corpus],
+        tmp_path / "off",
+        BuildConfig(
+            name="c", min_chars=50, eval_ratio=0.3, seed=1, near_dup=NearDupConfig(containment=0.0)
+        ),
+    )
+    split_of = {
+        row["text"]: split
+        for split, rows in _rows_by_split(tmp_path / "off").items()
+        for row in rows
+    }
     pairs = [wire_and_longer(1000 + i) for i in range(15)]
     straddling = sum(split_of[w] != split_of[long] for w, long in pairs)
     wire_in_eval = sum(split_of[w] == "eval" != split_of[long] for w, long in pairs)
@@ -379,7 +408,8 @@ def test_paragraph_keys_of_a_batch_equal_those_of_each_text() -> None:
     assert batch == [paragraph_keys(t) for t in texts]
     selected = TokenBatch.from_texts(texts).select([i % 3 == 0 for i in range(len(texts))])
     assert selected.paragraph_keys(PARAGRAPH_MIN_TOKENS) == [
-        paragraph_keys(t) for i, t in enumerate(texts) if i % 3 == 0]
+        paragraph_keys(t) for i, t in enumerate(texts) if i % 3 == 0
+    ]
 
 
 def test_a_paragraph_shared_by_many_articles_pairs_none_of_them() -> None:

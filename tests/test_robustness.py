@@ -53,7 +53,6 @@ _REAL_PROCESS_BATCH = mapstage.process_batch
 # -- helpers ----------------------------------------------------------------------------
 
 
-
 def _leftovers(out: Path) -> list[str]:
     """Temporary folders of ``out`` (in progress, or abandoned by a killed build)."""
     return sorted(
@@ -206,10 +205,7 @@ INTERRUPTS = [
 
 @pytest.mark.parametrize(
     ("phase", "sig", "jobs", "whole_group"),
-    [
-        pytest.param(*case, id=f"{case[0]}-{case[1].name}-jobs{case[2]}")
-        for case in INTERRUPTS
-    ],
+    [pytest.param(*case, id=f"{case[0]}-{case[1].name}-jobs{case[2]}") for case in INTERRUPTS],
 )
 def test_interrupt_exits_130_and_leaves_the_previous_artifact_untouched(
     kill_corpus: Path,

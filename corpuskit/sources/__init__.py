@@ -55,8 +55,11 @@ __all__ = [
 ]
 
 
-def iter_records(paths: Sequence[str | os.PathLike[str]], config: SourceConfig | None = None,
-                 stats: SourceStats | None = None) -> Iterator[RawRecord | Reject]:
+def iter_records(
+    paths: Sequence[str | os.PathLike[str]],
+    config: SourceConfig | None = None,
+    stats: SourceStats | None = None,
+) -> Iterator[RawRecord | Reject]:
     """Every record and reject of ``paths``, in a deterministic order.
 
     Paths are checked now (SourceError for a missing path or an unsupported file type);
@@ -67,8 +70,9 @@ def iter_records(paths: Sequence[str | os.PathLike[str]], config: SourceConfig |
     return _iterate(checked, config, stats if stats is not None else SourceStats())
 
 
-def _iterate(checked: list[tuple[str, bool]], config: SourceConfig, stats: SourceStats
-             ) -> Iterator[RawRecord | Reject]:
+def _iterate(
+    checked: list[tuple[str, bool]], config: SourceConfig, stats: SourceStats
+) -> Iterator[RawRecord | Reject]:
     seen: set[tuple[int, int]] = set()
     for path, is_folder in checked:
         inputs = walk_folder(path, stats) if is_folder else iter([file_input(path)])
@@ -78,8 +82,9 @@ def _iterate(checked: list[tuple[str, bool]], config: SourceConfig, stats: Sourc
                 yield record
 
 
-def _read_one(item: InputPath, config: SourceConfig, stats: SourceStats,
-              seen: set[tuple[int, int]]) -> Iterator[RawRecord | Reject]:
+def _read_one(
+    item: InputPath, config: SourceConfig, stats: SourceStats, seen: set[tuple[int, int]]
+) -> Iterator[RawRecord | Reject]:
     provenance = Provenance(item.display)
     if item.error is not None:
         yield bad_file(config, Reason.UNREADABLE, item.error, provenance)
@@ -87,13 +92,15 @@ def _read_one(item: InputPath, config: SourceConfig, stats: SourceStats,
     try:
         st = os.stat(item.path)
     except FileNotFoundError:
-        what = "broken symbolic link (its target does not exist)" \
-            if os.path.islink(item.path) else "file disappeared before it could be read"
+        what = (
+            "broken symbolic link (its target does not exist)"
+            if os.path.islink(item.path)
+            else "file disappeared before it could be read"
+        )
         yield bad_file(config, Reason.UNREADABLE, what, provenance)
         return
     except OSError as exc:
-        yield bad_file(config, Reason.UNREADABLE, f"cannot open: {os_error_text(exc)}",
-                       provenance)
+        yield bad_file(config, Reason.UNREADABLE, f"cannot open: {os_error_text(exc)}", provenance)
         return
     special = describe_special(st.st_mode)
     if special is not None:
@@ -107,8 +114,7 @@ def _read_one(item: InputPath, config: SourceConfig, stats: SourceStats,
     try:
         raw = open(item.path, "rb")  # noqa: SIM115 - closed in the finally below
     except OSError as exc:
-        yield bad_file(config, Reason.UNREADABLE, f"cannot open: {os_error_text(exc)}",
-                       provenance)
+        yield bad_file(config, Reason.UNREADABLE, f"cannot open: {os_error_text(exc)}", provenance)
         return
     reader = HashingReader(raw)
     try:
@@ -127,9 +133,12 @@ def _read_one(item: InputPath, config: SourceConfig, stats: SourceStats,
     except OSError as exc:
         # JSONL/CSV turn read errors into rejects themselves; this catches .txt reads and
         # the Parquet hash pass.
-        yield bad_file(config, Reason.UNREADABLE,
-                       f"read error after {reader.size:,} bytes: {os_error_text(exc)}",
-                       provenance)
+        yield bad_file(
+            config,
+            Reason.UNREADABLE,
+            f"read error after {reader.size:,} bytes: {os_error_text(exc)}",
+            provenance,
+        )
         return
     finally:
         raw.close()

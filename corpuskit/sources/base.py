@@ -82,19 +82,33 @@ class SourceStats:
         self.files_skipped[key] = self.files_skipped.get(key, 0) + 1
 
 
-def make_reject(reason: Reason, detail: str, provenance: Provenance, text: str | None = None,
-                source_id: str | None = None) -> Reject:
+def make_reject(
+    reason: Reason,
+    detail: str,
+    provenance: Provenance,
+    text: str | None = None,
+    source_id: str | None = None,
+) -> Reject:
     """A Reject whose stored text is capped at MAX_REJECT_TEXT characters."""
     if text is not None and len(text) > MAX_REJECT_TEXT:
-        detail += (f" [stored text cut to the first {MAX_REJECT_TEXT:,} of "
-                   f"{len(text):,} characters]")
+        detail += f" [stored text cut to the first {MAX_REJECT_TEXT:,} of {len(text):,} characters]"
         text = text[:MAX_REJECT_TEXT]
-    return Reject(reason=reason, detail=f"{provenance}: {detail}", provenance=provenance,
-                  text=text, source_id=source_id)
+    return Reject(
+        reason=reason,
+        detail=f"{provenance}: {detail}",
+        provenance=provenance,
+        text=text,
+        source_id=source_id,
+    )
 
 
-def bad_file(config: SourceConfig, reason: Reason, detail: str, provenance: Provenance,
-             text: str | None = None) -> Reject:
+def bad_file(
+    config: SourceConfig,
+    reason: Reason,
+    detail: str,
+    provenance: Provenance,
+    text: str | None = None,
+) -> Reject:
     """A whole-file failure: one Reject, or SourceError when on_bad_file is "error"."""
     if config.on_bad_file == "error":
         raise SourceError(
@@ -157,8 +171,9 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def missing_text_hint(config: SourceConfig, columns: list[str],
-                      sample: Mapping[str, Any] | None = None) -> str:
+def missing_text_hint(
+    config: SourceConfig, columns: list[str], sample: Mapping[str, Any] | None = None
+) -> str:
     """Which fields exist and which one probably holds the text, for MISSING_TEXT details."""
     shown = ", ".join(repr(c) for c in columns[:20]) + (", ..." if len(columns) > 20 else "")
     guess = None
@@ -172,6 +187,9 @@ def missing_text_hint(config: SourceConfig, columns: list[str],
             if candidate in columns:
                 guess = candidate
                 break
-    hint = f"; the text is probably in {guess!r}: pass --text-field {guess}" if guess else \
-        "; pass --text-field NAME to say which field holds the text"
+    hint = (
+        f"; the text is probably in {guess!r}: pass --text-field {guess}"
+        if guess
+        else "; pass --text-field NAME to say which field holds the text"
+    )
     return f"(fields present: {shown or 'none'}){hint}"

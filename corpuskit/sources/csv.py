@@ -64,15 +64,17 @@ class _Feed:
         self.line_number = line.number
         if line.data is None:
             raise _LineProblem(
-                line, Reason.TOO_LONG,
+                line,
+                Reason.TOO_LONG,
                 f"line is {line.size:,} bytes, over the {self._max:,}-byte limit for one "
                 "record; it was skipped (raise max_record_bytes if such records are wanted)",
                 preview_text(line.preview),
             )
         decoded = self._decoder.decode(line.data)
         if isinstance(decoded, DecodeFailure):
-            raise _LineProblem(line, decoded.reason, f"line {decoded.detail}",
-                               preview_text(line.data))
+            raise _LineProblem(
+                line, decoded.reason, f"line {decoded.detail}", preview_text(line.data)
+            )
         self.encodings.append(decoded.encoding)
         return decoded.text + "\n" if line.terminated else decoded.text
 
@@ -83,8 +85,9 @@ class _Feed:
         return unusual[0] if unusual else (used[0] if used else None)
 
 
-def read_csv(reader: HashingReader, display: str, config: SourceConfig
-             ) -> Iterator[RawRecord | Reject]:
+def read_csv(
+    reader: HashingReader, display: str, config: SourceConfig
+) -> Iterator[RawRecord | Reject]:
     """Records and rejects of one CSV file, in row order."""
     file_prov = Provenance(display)
     try:
@@ -96,10 +99,14 @@ def read_csv(reader: HashingReader, display: str, config: SourceConfig
         with field_size_limit(config.max_record_bytes):
             yield from _rows(feed, display, config)
     except StreamBroken as exc:
-        yield bad_file(config, exc.reason,
-                       f"{exc.message}; reading stopped after line {exc.lines_done:,} (the "
-                       "rows before it were kept)", file_prov,
-                       preview_text(exc.partial) if exc.partial else None)
+        yield bad_file(
+            config,
+            exc.reason,
+            f"{exc.message}; reading stopped after line {exc.lines_done:,} (the "
+            "rows before it were kept)",
+            file_prov,
+            preview_text(exc.partial) if exc.partial else None,
+        )
 
 
 def _rows(feed: _Feed, display: str, config: SourceConfig) -> Iterator[RawRecord | Reject]:
@@ -111,9 +118,13 @@ def _rows(feed: _Feed, display: str, config: SourceConfig) -> Iterator[RawRecord
         except StopIteration:
             return  # empty file: no rows, nothing to reject
         except _LineProblem as problem:
-            yield bad_file(config, Reason.BAD_ROW,
-                           f"the header line cannot be read: {problem.detail}", file_prov,
-                           problem.text)
+            yield bad_file(
+                config,
+                Reason.BAD_ROW,
+                f"the header line cannot be read: {problem.detail}",
+                file_prov,
+                problem.text,
+            )
             return
         if candidate.strip():
             header_line = candidate
@@ -126,12 +137,14 @@ def _rows(feed: _Feed, display: str, config: SourceConfig) -> Iterator[RawRecord
             f"the header (split on {delimiter!r}) has no column {name!r}, so none of this "
             f"file's rows were read (one reject for the whole file) "
             f"{missing_text_hint(config, header)}",
-            file_prov, header_line.rstrip("\r\n"),
+            file_prov,
+            header_line.rstrip("\r\n"),
         )
         return
     text_index = header.index(name)
-    meta_index = {field: header.index(field) for _, field in config.meta_fields()
-                  if field in header}
+    meta_index = {
+        field: header.index(field) for _, field in config.meta_fields() if field in header
+    }
     rows = csv.reader(feed, delimiter=delimiter, strict=False)
     row_number = 0
     while True:
@@ -143,9 +156,12 @@ def _rows(feed: _Feed, display: str, config: SourceConfig) -> Iterator[RawRecord
         except _LineProblem as problem:
             row_number += 1
             feed.take_encoding()
-            yield make_reject(problem.reason, f"row {row_number:,} (file line "
-                              f"{problem.line.number:,}): {problem.detail}",
-                              Provenance(display, row_number), problem.text)
+            yield make_reject(
+                problem.reason,
+                f"row {row_number:,} (file line {problem.line.number:,}): {problem.detail}",
+                Provenance(display, row_number),
+                problem.text,
+            )
             continue
         except csv.Error as exc:
             row_number += 1
@@ -154,8 +170,8 @@ def _rows(feed: _Feed, display: str, config: SourceConfig) -> Iterator[RawRecord
             yield make_reject(
                 Reason.TOO_LONG if too_long else Reason.BAD_ROW,
                 f"row {row_number:,} (file lines {start_line:,}-{feed.line_number:,}) cannot "
-                f"be parsed: {exc}" + ("; a field is over max_record_bytes"
-                                       if too_long else "; check its quoting"),
+                f"be parsed: {exc}"
+                + ("; a field is over max_record_bytes" if too_long else "; check its quoting"),
                 Provenance(display, row_number),
             )
             continue
@@ -164,25 +180,33 @@ def _rows(feed: _Feed, display: str, config: SourceConfig) -> Iterator[RawRecord
         if not row:
             continue  # a blank line
         provenance = Provenance(display, row_number)
-        lines = (f"file line {start_line:,}" if start_line == feed.line_number
-                 else f"file lines {start_line:,}-{feed.line_number:,}")
+        lines = (
+            f"file line {start_line:,}"
+            if start_line == feed.line_number
+            else f"file lines {start_line:,}-{feed.line_number:,}"
+        )
         if len(row) != len(header):
             yield make_reject(
                 Reason.BAD_ROW,
                 f"row {row_number:,} ({lines}) has {len(row)} fields but the header has "
                 f"{len(header)}; check for an unquoted {_show(delimiter)} or a stray quote",
-                provenance, delimiter.join(row),
+                provenance,
+                delimiter.join(row),
             )
             continue
         meta = collect_meta({f: row[i] for f, i in meta_index.items()}, config)
         text = row[text_index]
-        if len(text) * 4 > config.max_record_bytes and \
-                len(text.encode("utf-8", errors="surrogatepass")) > config.max_record_bytes:
+        if (
+            len(text) * 4 > config.max_record_bytes
+            and len(text.encode("utf-8", errors="surrogatepass")) > config.max_record_bytes
+        ):
             yield make_reject(
                 Reason.TOO_LONG,
                 f"row {row_number:,} ({lines}): column {name!r} is over the "
                 f"{config.max_record_bytes:,}-byte limit for one record",
-                provenance, text, meta.get("source"),
+                provenance,
+                text,
+                meta.get("source"),
             )
             continue
         yield RawRecord(text=text, provenance=provenance, meta=meta, encoding=encoding)

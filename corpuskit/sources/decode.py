@@ -81,40 +81,55 @@ _TOKEN_RE = re.compile(r"[^\s!-/:-@\[-`{-~]+")
 _IN_WORD_OK = re.compile(r"[’‘ʼ·\u00ad\u2010\u2011\u3000-\u303f\u30fb\uff00-\uffef]")
 
 _CJK_GROUP = frozenset({"CJK", "HIRAGANA", "KATAKANA", "FULLWIDTH", "IDEOGRAPHIC"})
-_SCRIPTS = frozenset({
-    "LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "HEBREW", "ARABIC", "THAI", "DEVANAGARI",
-    "GEORGIAN", "HANGUL", *_CJK_GROUP, "HALFWIDTH",
-})
+_SCRIPTS = frozenset(
+    {
+        "LATIN",
+        "CYRILLIC",
+        "GREEK",
+        "ARMENIAN",
+        "HEBREW",
+        "ARABIC",
+        "THAI",
+        "DEVANAGARI",
+        "GEORGIAN",
+        "HANGUL",
+        *_CJK_GROUP,
+        "HALFWIDTH",
+    }
+)
 
 _FALLBACKS = ("cp1252", "cp1251", "cp1250", "koi8-r")
 
 # Accented letters of European Latin orthographies. Two clean readings of the same bytes
 # (cp1252 "população" vs cp1250 "populaçăo") differ in whether one orthography explains
 # all their accented letters; used only to break ties between otherwise clean readings.
-_ORTHOGRAPHIES: tuple[frozenset[str], ...] = tuple(frozenset(letters) for letters in (
-    "áâãàçéêíóôõúü",  # Portuguese
-    "áéíóúñü",  # Spanish
-    "àâæçéèêëîïôœùûüÿ",  # French
-    "äöüß",  # German
-    "àèéìíîòóùú",  # Italian
-    "éèëïöüáó",  # Dutch
-    "æøåéóàô",  # Danish, Norwegian
-    "åäöéü",  # Swedish
-    "äöåšž",  # Finnish
-    "àçéèíïòóúü",  # Catalan
-    "áðéíóúýþæö",  # Icelandic
-    "ąćęłńóśźż",  # Polish
-    "áčďéěíňóřšťúůýž",  # Czech
-    "áäčďéíĺľňóôŕšťúýž",  # Slovak
-    "áéíóöőúüű",  # Hungarian
-    "ăâîșțşţ",  # Romanian
-    "čćđšž",  # Slovene, Croatian
-    "çğıöşüâî",  # Turkish
-    "äöõüšž",  # Estonian
-    "āčēģīķļņšūž",  # Latvian
-    "ąčęėįšųūž",  # Lithuanian
-    "ëç",  # Albanian
-))
+_ORTHOGRAPHIES: tuple[frozenset[str], ...] = tuple(
+    frozenset(letters)
+    for letters in (
+        "áâãàçéêíóôõúü",  # Portuguese
+        "áéíóúñü",  # Spanish
+        "àâæçéèêëîïôœùûüÿ",  # French
+        "äöüß",  # German
+        "àèéìíîòóùú",  # Italian
+        "éèëïöüáó",  # Dutch
+        "æøåéóàô",  # Danish, Norwegian
+        "åäöéü",  # Swedish
+        "äöåšž",  # Finnish
+        "àçéèíïòóúü",  # Catalan
+        "áðéíóúýþæö",  # Icelandic
+        "ąćęłńóśźż",  # Polish
+        "áčďéěíňóřšťúůýž",  # Czech
+        "áäčďéíĺľňóôŕšťúýž",  # Slovak
+        "áéíóöőúüű",  # Hungarian
+        "ăâîșțşţ",  # Romanian
+        "čćđšž",  # Slovene, Croatian
+        "çğıöşüâî",  # Turkish
+        "äöõüšž",  # Estonian
+        "āčēģīķļņšūž",  # Latvian
+        "ąčęėįšųūž",  # Lithuanian
+        "ëç",  # Albanian
+    )
+)
 _LAST_RESORT = "iso8859-1"  # decodes anything; scored like the others, so it rarely wins
 
 # Above this many implausible patterns per non-ASCII token, a reading is not accepted.
@@ -142,7 +157,7 @@ class DecodeFailure:
 def binary_signature(data: bytes) -> str | None:
     """What well-known binary format ``data`` starts with, if any (for a helpful detail)."""
     for magic, offset, what in _SIGNATURES:
-        if data[offset:offset + len(magic)] == magic:
+        if data[offset : offset + len(magic)] == magic:
             return what
     return None
 
@@ -168,16 +183,18 @@ def sniff_wide(data: bytes) -> str | None:
         units = len(sample) // 4
         for name, zero_at, nonzero_at in (("utf-32-le", (2, 3), 0), ("utf-32-be", (0, 1), 3)):
             hits = sum(
-                1 for i in range(0, units * 4, 4)
-                if sample[i + zero_at[0]] == 0 and sample[i + zero_at[1]] == 0
+                1
+                for i in range(0, units * 4, 4)
+                if sample[i + zero_at[0]] == 0
+                and sample[i + zero_at[1]] == 0
                 and sample[i + nonzero_at] != 0
             )
             if hits >= 0.9 * units:
                 return name
     if len(sample) >= 4 and len(data) % 2 == 0:
         pairs = len(sample) // 2
-        even = sample[0:pairs * 2:2].count(0)
-        odd = sample[1:pairs * 2:2].count(0)
+        even = sample[0 : pairs * 2 : 2].count(0)
+        odd = sample[1 : pairs * 2 : 2].count(0)
         if odd >= 0.1 * pairs and even <= 0.01 * pairs:
             return "utf-16-le"
         if even >= 0.1 * pairs and odd <= 0.01 * pairs:
@@ -197,8 +214,10 @@ def control_problem(text: str) -> str | None:
         return None
     bad = len(_CONTROL_RE.findall(text))
     if bad >= 2 and bad / len(text) > 0.02:
-        return (f"{bad:,} of {len(text):,} characters are control characters "
-                f"({bad / len(text):.0%}); this looks like binary data, not text")
+        return (
+            f"{bad:,} of {len(text):,} characters are control characters "
+            f"({bad / len(text):.0%}); this looks like binary data, not text"
+        )
     return None
 
 
@@ -353,7 +372,7 @@ def _normal_name(name: str) -> str | None:
         return None
     if info.name.startswith(("utf-16", "utf-32", "utf-7", "utf-8")):
         return None
-    probe = b"The quick brown fox, 0123456789 {\"a\": [1]}\n"
+    probe = b'The quick brown fox, 0123456789 {"a": [1]}\n'
     try:
         if probe.decode(info.name) != probe.decode("ascii"):
             return None
@@ -491,8 +510,7 @@ def _token_penalty(token: str) -> float:
                 orphan_mark = True
             prev_kind = "M"
         else:
-            pending_odd = (prev_kind in ("L", "M") and not ch.isascii()
-                           and not _IN_WORD_OK.match(ch))
+            pending_odd = prev_kind in ("L", "M") and not ch.isascii() and not _IN_WORD_OK.match(ch)
             # A non-ASCII digit right before a letter ("³æ", Thai "๐า") is a misreading.
             prev_kind = "D" if cat.startswith("N") and not ch.isascii() else "O"
             prev_lower = False

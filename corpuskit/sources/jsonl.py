@@ -32,8 +32,9 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-def read_jsonl(reader: HashingReader, display: str, config: SourceConfig, compressed: bool
-               ) -> Iterator[RawRecord | Reject]:
+def read_jsonl(
+    reader: HashingReader, display: str, config: SourceConfig, compressed: bool
+) -> Iterator[RawRecord | Reject]:
     """Records and rejects of one JSONL file, in line order."""
     stream = gzip.GzipFile(fileobj=reader, mode="rb") if compressed else reader
     file_prov = Provenance(display)
@@ -49,16 +50,20 @@ def read_jsonl(reader: HashingReader, display: str, config: SourceConfig, compre
     except StreamBroken as exc:
         kept = exc.lines_done
         yield bad_file(
-            config, exc.reason,
+            config,
+            exc.reason,
             f"{exc.message}; reading stopped after line {kept:,} (the records of lines "
             f"1-{kept:,} were kept; the unfinished line {kept + 1:,} is the stored text)"
-            if kept else f"{exc.message}; no complete line could be read",
-            file_prov, preview_text(exc.partial) if exc.partial else None,
+            if kept
+            else f"{exc.message}; no complete line could be read",
+            file_prov,
+            preview_text(exc.partial) if exc.partial else None,
         )
 
 
-def parse_line(line: Line, decoder: LineDecoder, display: str, config: SourceConfig
-               ) -> RawRecord | Reject | None:
+def parse_line(
+    line: Line, decoder: LineDecoder, display: str, config: SourceConfig
+) -> RawRecord | Reject | None:
     """One line → a record, a reject, or None for a blank line."""
     provenance = Provenance(display, line.number)
     if line.data is None:
@@ -67,15 +72,15 @@ def parse_line(line: Line, decoder: LineDecoder, display: str, config: SourceCon
             f"line is {line.size:,} bytes, over the {config.max_record_bytes:,}-byte limit "
             "for one record; it was skipped without being parsed (raise max_record_bytes "
             "if such records are wanted)",
-            provenance, preview_text(line.preview),
+            provenance,
+            preview_text(line.preview),
         )
     data = line.data
     if not data.strip():
         return None
     decoded = decoder.decode(data)
     if isinstance(decoded, DecodeFailure):
-        return make_reject(decoded.reason, f"line {decoded.detail}", provenance,
-                           preview_text(data))
+        return make_reject(decoded.reason, f"line {decoded.detail}", provenance, preview_text(data))
     raw = decoded.text.rstrip("\r")
     try:
         obj = json.loads(raw)
@@ -87,22 +92,29 @@ def parse_line(line: Line, decoder: LineDecoder, display: str, config: SourceCon
         return make_reject(
             Reason.BAD_JSON,
             f"invalid JSON: {msg}{where}; each line must be one complete JSON object",
-            provenance, raw,
+            provenance,
+            raw,
         )
     if not isinstance(obj, dict):
         return make_reject(
             Reason.BAD_JSON,
             f"line is a JSON {type_name(obj)}, expected an object such as "
             f'{{"{config.text_field}": "..."}}',
-            provenance, raw,
+            provenance,
+            raw,
         )
     if _SURROGATE_ESCAPE.search(raw):
         obj = {k: _scrub(v) for k, v in obj.items()}
     return record_from_mapping(obj, provenance, config, decoded.encoding, raw)
 
 
-def record_from_mapping(obj: dict[str, Any], provenance: Provenance, config: SourceConfig,
-                        encoding: str | None, raw: str) -> RawRecord | Reject:
+def record_from_mapping(
+    obj: dict[str, Any],
+    provenance: Provenance,
+    config: SourceConfig,
+    encoding: str | None,
+    raw: str,
+) -> RawRecord | Reject:
     """Text and metadata out of one parsed object; MISSING_TEXT / WRONG_TYPE otherwise."""
     meta = collect_meta(obj, config)
     source_id = meta.get("source")
@@ -111,17 +123,22 @@ def record_from_mapping(obj: dict[str, Any], provenance: Provenance, config: Sou
         return make_reject(
             Reason.MISSING_TEXT,
             f"no field {name!r} {missing_text_hint(config, list(obj), obj)}",
-            provenance, raw, source_id,
+            provenance,
+            raw,
+            source_id,
         )
     value = obj[name]
     if value is None:
-        return make_reject(Reason.MISSING_TEXT, f"field {name!r} is null", provenance, raw,
-                           source_id)
+        return make_reject(
+            Reason.MISSING_TEXT, f"field {name!r} is null", provenance, raw, source_id
+        )
     if not isinstance(value, str):
         return make_reject(
             Reason.WRONG_TYPE,
             f"field {name!r} is {type_name(value)}, expected string",
-            provenance, raw, source_id,
+            provenance,
+            raw,
+            source_id,
         )
     return RawRecord(text=value, provenance=provenance, meta=meta, encoding=encoding)
 

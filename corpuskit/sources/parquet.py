@@ -32,8 +32,9 @@ from corpuskit.sources.streams import PREVIEW_BYTES, HashingReader
 BATCH_ROWS = 1024
 
 
-def read_parquet(reader: HashingReader, raw: io.BufferedIOBase, display: str, config: SourceConfig
-                 ) -> Iterator[RawRecord | Reject]:
+def read_parquet(
+    reader: HashingReader, raw: io.BufferedIOBase, display: str, config: SourceConfig
+) -> Iterator[RawRecord | Reject]:
     """Records and rejects of one Parquet file, in row order."""
     file_prov = Provenance(display)
     reader.drain()
@@ -42,9 +43,12 @@ def read_parquet(reader: HashingReader, raw: io.BufferedIOBase, display: str, co
         pf = pq.ParquetFile(raw)
         schema = pf.schema_arrow
     except (pa.ArrowException, OSError) as exc:
-        yield bad_file(config, Reason.BAD_ROW,
-                       f"not a readable Parquet file ({exc}); check that it was fully written "
-                       "and copied", file_prov)
+        yield bad_file(
+            config,
+            Reason.BAD_ROW,
+            f"not a readable Parquet file ({exc}); check that it was fully written and copied",
+            file_prov,
+        )
         return
     name = config.text_field
     columns = schema.names
@@ -67,8 +71,9 @@ def read_parquet(reader: HashingReader, raw: io.BufferedIOBase, display: str, co
             file_prov,
         )
         return
-    meta_columns = [(key, field) for key, field in config.meta_fields()
-                    if field in columns and field != name]
+    meta_columns = [
+        (key, field) for key, field in config.meta_fields() if field in columns and field != name
+    ]
     wanted = [name, *dict.fromkeys(field for _, field in meta_columns)]
     batches = pf.iter_batches(batch_size=BATCH_ROWS, columns=wanted, use_threads=False)
     row = 0
@@ -78,9 +83,12 @@ def read_parquet(reader: HashingReader, raw: io.BufferedIOBase, display: str, co
         except StopIteration:
             return
         except (pa.ArrowException, OSError) as exc:
-            yield bad_file(config, Reason.BAD_ROW,
-                           f"corrupt data after row {row:,} ({exc}); the rows before it were "
-                           "kept", file_prov)
+            yield bad_file(
+                config,
+                Reason.BAD_ROW,
+                f"corrupt data after row {row:,} ({exc}); the rows before it were kept",
+                file_prov,
+            )
             return
         yield from _batch(batch, row, kind, display, config, wanted)
         row += batch.num_rows
@@ -90,17 +98,30 @@ def _text_kind(arrow_type: pa.DataType) -> str | None:
     """'string' or 'binary' when a column can hold article text, else None."""
     if pa.types.is_dictionary(arrow_type):
         arrow_type = arrow_type.value_type
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or \
-            pa.types.is_string_view(arrow_type):
+    if (
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or pa.types.is_string_view(arrow_type)
+    ):
         return "string"
-    if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type) or \
-            pa.types.is_binary_view(arrow_type) or pa.types.is_fixed_size_binary(arrow_type):
+    if (
+        pa.types.is_binary(arrow_type)
+        or pa.types.is_large_binary(arrow_type)
+        or pa.types.is_binary_view(arrow_type)
+        or pa.types.is_fixed_size_binary(arrow_type)
+    ):
         return "binary"
     return None
 
 
-def _batch(batch: pa.RecordBatch, first_row: int, kind: str, display: str,
-           config: SourceConfig, wanted: list[str]) -> Iterator[RawRecord | Reject]:
+def _batch(
+    batch: pa.RecordBatch,
+    first_row: int,
+    kind: str,
+    display: str,
+    config: SourceConfig,
+    wanted: list[str],
+) -> Iterator[RawRecord | Reject]:
     name = config.text_field
     texts = batch.column(0)
     if pa.types.is_dictionary(texts.type):
@@ -109,8 +130,7 @@ def _batch(batch: pa.RecordBatch, first_row: int, kind: str, display: str,
     lengths = pc.binary_length(texts)
     too_long = pc.fill_null(pc.greater(lengths, config.max_record_bytes), False)
     any_long = pc.any(too_long).as_py()
-    small = pc.if_else(too_long, pa.scalar(None, pa.large_binary()), texts) if any_long \
-        else texts
+    small = pc.if_else(too_long, pa.scalar(None, pa.large_binary()), texts) if any_long else texts
     values: list[bytes | None] = small.to_pylist()
     meta_rows = _meta_columns(batch, wanted[1:])
     for i, value in enumerate(values):
@@ -123,27 +143,41 @@ def _batch(batch: pa.RecordBatch, first_row: int, kind: str, display: str,
                 Reason.TOO_LONG,
                 f"column {name!r} is {lengths[i].as_py():,} bytes, over the "
                 f"{config.max_record_bytes:,}-byte limit for one record",
-                provenance, preview_text(head), source_id,
+                provenance,
+                preview_text(head),
+                source_id,
             )
             continue
         if value is None:
-            yield make_reject(Reason.MISSING_TEXT, f"column {name!r} is null in this row",
-                              provenance, None, source_id)
+            yield make_reject(
+                Reason.MISSING_TEXT,
+                f"column {name!r} is null in this row",
+                provenance,
+                None,
+                source_id,
+            )
             continue
         if kind == "string":
             try:
-                yield RawRecord(text=value.decode("utf-8"), provenance=provenance, meta=meta,
-                                encoding="utf-8")
+                yield RawRecord(
+                    text=value.decode("utf-8"), provenance=provenance, meta=meta, encoding="utf-8"
+                )
                 continue
             except UnicodeDecodeError:
                 pass  # a writer put invalid UTF-8 in a string column: detect like bytes
         decoded = decode_bytes(value)
         if isinstance(decoded, Decoded):
-            yield RawRecord(text=decoded.text, provenance=provenance, meta=meta,
-                            encoding=decoded.encoding)
+            yield RawRecord(
+                text=decoded.text, provenance=provenance, meta=meta, encoding=decoded.encoding
+            )
         else:
-            yield make_reject(decoded.reason, f"column {name!r}: {decoded.detail}", provenance,
-                              preview_text(value[:PREVIEW_BYTES]), source_id)
+            yield make_reject(
+                decoded.reason,
+                f"column {name!r}: {decoded.detail}",
+                provenance,
+                preview_text(value[:PREVIEW_BYTES]),
+                source_id,
+            )
 
 
 def _meta_columns(batch: pa.RecordBatch, names: list[str]) -> dict[str, list[Any]]:

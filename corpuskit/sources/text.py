@@ -17,8 +17,9 @@ from corpuskit.sources.decode import (
 from corpuskit.sources.streams import PREVIEW_BYTES, HashingReader
 
 
-def read_text(reader: HashingReader, display: str, config: SourceConfig
-              ) -> Iterator[RawRecord | Reject]:
+def read_text(
+    reader: HashingReader, display: str, config: SourceConfig
+) -> Iterator[RawRecord | Reject]:
     """One record (or one Reject) per file.
 
     Reads at most max_record_bytes + 1 bytes into memory; a bigger file is TOO_LONG and
@@ -38,13 +39,13 @@ def read_text(reader: HashingReader, display: str, config: SourceConfig
             Reason.TOO_LONG,
             f"file is {reader.size:,} bytes, over the {config.max_record_bytes:,}-byte limit "
             "for one record; split it into smaller files or raise max_record_bytes",
-            provenance, preview_text(head),
+            provenance,
+            preview_text(head),
         )
         return
     result = decode_bytes(data)
     if isinstance(result, Decoded):
-        yield RawRecord(text=result.text, provenance=provenance, meta={},
-                        encoding=result.encoding)
+        yield RawRecord(text=result.text, provenance=provenance, meta={}, encoding=result.encoding)
         return
     text = None if result.reason is Reason.NOT_TEXT else preview_text(data[:PREVIEW_BYTES])
     yield make_reject(result.reason, result.detail, provenance, text)
