@@ -55,7 +55,8 @@ def inputs() -> dict[str, list[str]]:
 
 def measure(texts: list[str]) -> dict[str, Any]:
     """Figures for one input set with the corpuskit importable in this process."""
-    from corpuskit.clean import CLEAN_STEPS, CleanConfig, Cleaner
+    from corpuskit.clean import Cleaner
+    from corpuskit.config import CLEAN_STEPS, CleanConfig
 
     full = Cleaner(CleanConfig())
     without = Cleaner(CleanConfig(steps=tuple(s for s in CLEAN_STEPS if s != "furniture")))

@@ -39,19 +39,8 @@ from pathlib import Path
 
 from corpuskit import interrupts, outlock
 from corpuskit.errors import OutputError
+from corpuskit.layout import LOCK_NAME, MANIFEST, NEW_MARK, OLD_MARK, TMP_MARK, WORK_PREFIX
 from corpuskit.sources.discover import render_name
-
-#: The manifest file: its presence (with the fields below) is what makes a corpuskit artifact.
-MANIFEST = "corpuskit.json"
-
-TMP_MARK = ".corpuskit-tmp-"
-OLD_MARK = ".corpuskit-old-"
-#: Inside a folder swapped in place: the new artifact, moved here once complete. Its
-#: existence is the commit point of the swap.
-NEW_MARK = ".corpuskit-new-"
-#: Every name corpuskit uses for its own work inside an output folder starts with this.
-WORK_PREFIX = ".corpuskit-"
-LOCK_NAME = ".corpuskit-lock"
 
 #: rename(2) errors that mean "this folder cannot be renamed", not "something is wrong".
 _CANNOT_RENAME = {errno.EBUSY, errno.EXDEV, errno.EPERM, errno.EACCES, errno.EROFS}

@@ -15,6 +15,7 @@ import datasets
 import yaml
 
 from corpuskit import schema
+from corpuskit.layout import DATA_DIR, DUPLICATES_DIR, REJECTS_DIR
 from corpuskit.record import REASON_DOCS, Reason
 from corpuskit.writer import SplitFiles
 
@@ -82,9 +83,9 @@ def metadata(
     declared = [
         (name, fields, folder, [s for s in parts if s.num_examples])
         for name, fields, folder, parts in (
-            ("default", schema.RECORD_FIELDS, "data", list(splits)),
-            ("rejects", schema.REJECT_FIELDS, "rejects", [rejects]),
-            ("duplicates", schema.DUPLICATE_FIELDS, "duplicates", [duplicates]),
+            ("default", schema.RECORD_FIELDS, DATA_DIR, list(splits)),
+            ("rejects", schema.REJECT_FIELDS, REJECTS_DIR, [rejects]),
+            ("duplicates", schema.DUPLICATE_FIELDS, DUPLICATES_DIR, [duplicates]),
         )
     ]
     declared = [d for d in declared if d[3]]

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from corpuskit import regexinfo
+from corpuskit.config import CLEAN_STEPS, CleanConfig
 from corpuskit.errors import ConfigError
 from corpuskit.repetition import CLOSERS as _CLOSERS
 from corpuskit.repetition import LETTER_RE as _LETTER_RE
@@ -55,17 +56,7 @@ try:  # Python 3.11+
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-__all__ = ["CLEAN_STEPS", "CleanConfig", "CleanResult", "Cleaner", "load_rules"]
-
-CLEAN_STEPS: tuple[str, ...] = (
-    "unicode",
-    "markup",
-    "whitespace",
-    "furniture",
-    "repetition",
-    "paragraphs",
-    "headline",
-)
+__all__ = ["CleanResult", "Cleaner", "load_rules"]
 
 PACKAGED_RULES = "rules/boilerplate.toml"
 RULES_DOC = "see the comments at the top of corpuskit/rules/boilerplate.toml for the format"
@@ -74,94 +65,6 @@ RULES_DOC = "see the comments at the top of corpuskit/rules/boilerplate.toml for
 # ---------------------------------------------------------------------------------------
 # Configuration and result
 # ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CleanConfig:
-    """How to clean. Defaults suit news/web prose in any language.
-
-    ``repetitive`` (a reason to reject the record as spam) is decided by Gopher-style
-    ratios (Rae et al. 2021, appendix A1), with Gopher's limits. Two of them count repeated
-    paragraphs, measured on the text as it enters the ``repetition`` step -- after furniture
-    is gone (a page's five "Read more »" lines are not spam), before duplicates are removed
-    -- with one exception: a paragraph, or the whole article, shown up to
-    ``max_article_copies`` times is an extraction artifact that this step repairs, so it is
-    counted once:
-
-    * ``max_duplicate_line_fraction`` (0.30, Gopher's duplicate-line fraction): share of
-      prose paragraphs that repeat an earlier one;
-    * ``max_duplicate_char_fraction`` (0.20, Gopher's duplicate-line character fraction):
-      share of the characters that sit in such repeated paragraphs.
-
-    Two count repeated word n-grams in the cleaned text (:mod:`corpuskit.repetition`, which
-    reads the words the map stage tokenises once per batch for MinHash too):
-
-    * ``max_top_ngram_fraction`` (0.20, Gopher's top-2-gram limit): share of word
-      characters covered by the most frequent word 2-gram; 3- and 4-grams use Gopher's
-      tighter 0.18 and 0.16 (this value minus 0.02 per extra word);
-    * ``max_duplicate_ngram_fraction`` (0.10, Gopher's duplicated-10-gram limit): share of
-      prose word characters covered by word 10-grams that occur more than once.
-
-    "Prose" paragraphs have at least ``min_duplicate_paragraph_chars`` characters: short
-    lines (code, formulas, list items) repeat by nature. The n-gram ratios need at least
-    ``min_words_for_ngrams`` (50, Gopher's minimum document length) words.
-    """
-
-    enabled: bool = True
-    steps: tuple[str, ...] = CLEAN_STEPS
-    normalize_punctuation: bool = False
-    boilerplate_rules: tuple[str, ...] = ()
-    max_duplicate_line_fraction: float = 0.3
-    max_duplicate_char_fraction: float = 0.2
-    max_top_ngram_fraction: float = 0.2
-    max_duplicate_ngram_fraction: float = 0.10
-    min_words_for_ngrams: int = 50
-    # A repeated paragraph is dropped (and counted by the duplicate-line ratios) only when
-    # it is prose: at least this many characters, a letter, and either a sentence ending
-    # or 150+ characters. Other repeats (code lines, table rows, "***", "Q:", list items)
-    # are structure, not duplication.
-    min_duplicate_paragraph_chars: int = 50
-    # An article repeated more often than this is spam, not an extraction artifact.
-    max_article_copies: int = 3
-    # Languages whose wordfreq word lists decide whether glued halves make a word
-    # (the `paragraphs` step). Cleaning runs before language detection, so all are asked.
-    lexicon_languages: tuple[str, ...] = (
-        "en", "fr", "es", "de", "pt", "it", "nl", "ru", "uk", "pl", "cs",
-    )  # fmt: skip
-
-    def __post_init__(self) -> None:
-        steps = tuple(self.steps)
-        unknown = [s for s in steps if s not in CLEAN_STEPS]
-        if unknown:
-            raise ConfigError(
-                f"unknown clean step(s) {', '.join(map(repr, unknown))}; "
-                f"valid steps are: {', '.join(CLEAN_STEPS)}"
-            )
-        object.__setattr__(self, "steps", tuple(s for s in CLEAN_STEPS if s in steps))
-        object.__setattr__(self, "boilerplate_rules", tuple(map(str, self.boilerplate_rules)))
-        object.__setattr__(self, "lexicon_languages", tuple(self.lexicon_languages))
-        for name in (
-            "max_duplicate_line_fraction",
-            "max_duplicate_char_fraction",
-            "max_top_ngram_fraction",
-            "max_duplicate_ngram_fraction",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
-                raise ConfigError(f"clean option {name} must be a number in (0, 1], got {value!r}")
-        for name in ("min_words_for_ngrams", "min_duplicate_paragraph_chars", "max_article_copies"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"clean option {name} must be a positive integer, got {value!r}")
-
-    @property
-    def ngram_limits(self) -> NgramLimits:
-        return NgramLimits(
-            max_top_fraction=self.max_top_ngram_fraction,
-            max_duplicate_fraction=self.max_duplicate_ngram_fraction,
-            min_words=self.min_words_for_ngrams,
-            min_prose_chars=self.min_duplicate_paragraph_chars,
-        )
 
 
 @dataclass
@@ -1361,7 +1264,12 @@ class Cleaner:
         self._either = _Matcher.build(rules)
         self._lexicon = _Lexicon(config.lexicon_languages)
         self._steps = frozenset(config.steps)
-        self._ngram_limits = config.ngram_limits
+        self._ngram_limits = NgramLimits(
+            max_top_fraction=config.max_top_ngram_fraction,
+            max_duplicate_fraction=config.max_duplicate_ngram_fraction,
+            min_words=config.min_words_for_ngrams,
+            min_prose_chars=config.min_duplicate_paragraph_chars,
+        )
 
     def clean_batch(self, texts: Sequence[str], has_title: Sequence[bool]) -> list[CleanResult]:
         """Clean a batch: the same results as ``clean`` on each text, with the word n-gram

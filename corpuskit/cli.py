@@ -17,6 +17,19 @@ from typing import Any, NoReturn
 import click
 
 from corpuskit import EXAMPLE_CORPUS, __version__, interrupts
+from corpuskit.config import (
+    CLEAN_STEPS,
+    GROUP_BY_FIELDS,
+    NEAR_DUP_POLICIES,
+    ON_BAD_FILE,
+    BuildConfig,
+    CleanConfig,
+    NearDupConfig,
+    SourceConfig,
+    default,
+    help_text,
+    parse_languages,
+)
 from corpuskit.errors import BuildInterrupted, CorpuskitError
 
 EPILOG_MAIN = """\b
@@ -117,16 +130,16 @@ def _csv(value: str | None) -> tuple[str, ...]:
 @click.option(
     "--eval-ratio",
     type=float,
-    default=0.1,
+    default=default(BuildConfig, "eval_ratio"),
     show_default=True,
-    help="Share of groups that go to the eval split.",
+    help=help_text(BuildConfig, "eval_ratio"),
 )
 @click.option(
     "--seed",
     type=int,
-    default=0,
+    default=default(BuildConfig, "seed"),
     show_default=True,
-    help="Seed for the split and for language detection.",
+    help=help_text(BuildConfig, "seed"),
 )
 @click.option(
     "--jobs",
@@ -140,23 +153,23 @@ def _csv(value: str | None) -> tuple[str, ...]:
 @click.option(
     "--batch-size",
     type=int,
-    default=1000,
+    default=default(BuildConfig, "batch_size"),
     show_default=True,
-    help="Records per map-stage batch (the unit of work of a worker). Never changes the output.",
+    help=help_text(BuildConfig, "batch_size"),
 )
 @click.option(
     "--min-chars",
     type=int,
-    default=200,
+    default=default(BuildConfig, "min_chars"),
     show_default=True,
-    help="Reject articles shorter than this (before and after cleaning).",
+    help=help_text(BuildConfig, "min_chars"),
 )
 @click.option(
     "--max-chars",
     type=int,
-    default=1_000_000,
+    default=default(BuildConfig, "max_chars"),
     show_default=True,
-    help="Reject articles longer than this.",
+    help=help_text(BuildConfig, "max_chars"),
 )
 @click.option(
     "--languages", help="Keep only these languages, e.g. en,uk (others: reason 'language')."
@@ -164,38 +177,40 @@ def _csv(value: str | None) -> tuple[str, ...]:
 @click.option(
     "--language-threshold",
     type=float,
-    default=0.5,
+    default=default(BuildConfig, "language_threshold"),
     show_default=True,
-    help="Below this langdetect probability the language is 'und'.",
+    help=help_text(BuildConfig, "language_threshold"),
 )
 @click.option(
     "--source-id",
     "source_id",
-    default="stem",
+    default=default(BuildConfig, "source_id"),
     show_default=True,
-    help="How to derive a source id from the file path (see below).",
+    help=help_text(BuildConfig, "source_id"),
 )
 @click.option(
     "--text-field",
-    default="text",
+    default=default(SourceConfig, "text_field"),
     show_default=True,
-    help="JSONL/CSV/Parquet field holding the article text.",
+    help=help_text(SourceConfig, "text_field"),
 )
-@click.option("--title-field", default="title", show_default=True)
-@click.option("--url-field", default="url", show_default=True)
-@click.option("--published-field", default="published", show_default=True)
+@click.option("--title-field", default=default(SourceConfig, "title_field"), show_default=True)
+@click.option("--url-field", default=default(SourceConfig, "url_field"), show_default=True)
+@click.option(
+    "--published-field", default=default(SourceConfig, "published_field"), show_default=True
+)
 @click.option(
     "--source-field",
-    default="source",
+    default=default(SourceConfig, "source_field"),
     show_default=True,
-    help="Field holding a source id; wins over --source-id.",
+    help=help_text(SourceConfig, "source_field"),
 )
 @click.option(
     "--on-bad-file",
-    type=click.Choice(["skip", "error"]),
-    default="skip",
+    type=click.Choice(ON_BAD_FILE),
+    default=default(SourceConfig, "on_bad_file"),
     show_default=True,
-    help="A file that cannot be read at all: reject it, or stop.",
+    help=help_text(SourceConfig, "on_bad_file"),
 )
 @click.option("--no-clean", is_flag=True, help="Skip cleaning entirely.")
 @click.option("--clean-steps", help="Comma-separated cleaning steps to run (default: all).")
@@ -207,23 +222,23 @@ def _csv(value: str | None) -> tuple[str, ...]:
 )
 @click.option(
     "--near-dups",
-    type=click.Choice(["drop", "keep"]),
-    default="drop",
+    type=click.Choice(NEAR_DUP_POLICIES),
+    default=default(BuildConfig, "near_dups"),
     show_default=True,
-    help="Drop all but one article per near-duplicate cluster, or keep all.",
+    help=help_text(BuildConfig, "near_dups"),
 )
 @click.option(
     "--near-threshold",
     type=float,
-    default=0.6,
+    default=default(NearDupConfig, "threshold"),
     show_default=True,
-    help="Jaccard similarity (5-word shingles) at which articles are near-duplicates.",
+    help=help_text(NearDupConfig, "threshold"),
 )
 @click.option("--no-near-dups", is_flag=True, help="Only remove exact duplicates.")
 @click.option(
     "--group-by",
-    type=click.Choice(["source_id", "url", "title", "language"]),
-    help="Keep all articles with the same value in one split.",
+    type=click.Choice(GROUP_BY_FIELDS),
+    help=help_text(BuildConfig, "group_by"),
 )
 @click.option(
     "--stratify",
@@ -238,9 +253,9 @@ def _csv(value: str | None) -> tuple[str, ...]:
 @click.option(
     "--license",
     "license_",
-    default="other",
+    default=default(BuildConfig, "license"),
     show_default=True,
-    help="License id for the card (e.g. cc-by-4.0).",
+    help=help_text(BuildConfig, "license"),
 )
 @click.option(
     "--report",
@@ -297,10 +312,6 @@ def build(
     # the build exited by signal instead of with 130, and a module half-imported.
     with interrupts.deferred():
         from corpuskit import pipeline
-        from corpuskit.clean import CLEAN_STEPS, CleanConfig
-        from corpuskit.config import BuildConfig, parse_languages
-        from corpuskit.dedup import NearDupConfig
-        from corpuskit.sources import SourceConfig
 
     if example:
         sources = (*sources, Path(EXAMPLE_CORPUS))

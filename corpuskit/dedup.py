@@ -31,7 +31,6 @@ signature - because "no content" is not evidence of copying.
 from __future__ import annotations
 
 import itertools
-import math
 import sys
 import unicodedata
 from array import array
@@ -42,15 +41,13 @@ import numpy as np
 import numpy.typing as npt
 import rensa
 
-from corpuskit.errors import ConfigError
+from corpuskit.config import NearDupConfig
 from corpuskit.tokens import TOKENIZER_VERSION, TokenBatch, fmix64, token_strings
 
 __all__ = [
     "TOKENIZER_VERSION",
     "AuditResult",
-    "NearDupConfig",
     "NearDupIndex",
-    "choose_bands_rows",
     "estimate_jaccard",
     "exact_jaccard",
     "shingle_tokens",
@@ -58,10 +55,6 @@ __all__ = [
     "signatures",
     "signatures_from_tokens",
 ]
-
-#: Minimum probability that a pair at exactly the threshold shares at least one LSH band.
-#: The banding is chosen as the cheapest one that still meets it (see choose_bands_rows).
-MIN_CANDIDATE_PROBABILITY_AT_THRESHOLD = 0.98
 
 U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
@@ -87,89 +80,6 @@ _AUDIT_BUCKET_BUDGET = 4_000_000
 
 # --------------------------------------------------------------------------------------------
 # Configuration
-
-
-def choose_bands_rows(threshold: float, num_perm: int) -> tuple[int, int]:
-    """Pick ``(bands, rows)`` with ``bands * rows == num_perm`` for recall at the threshold.
-
-    A pair that shares no band is never compared, so it can end up on both sides of the split:
-    a leak. A pair that shares a band but is not similar only costs one comparison. So: the
-    most rows per band (fewest candidates) for which a pair at exactly ``threshold`` still
-    shares a band with probability >= MIN_CANDIDATE_PROBABILITY_AT_THRESHOLD.
-    For threshold 0.6 and 128 permutations that is 32 bands x 4 rows (98.8 % at J=0.6,
-    99.8 % at 0.65, 99.98 % at 0.7; 23 % of pairs at J=0.3 become candidates and are then
-    rejected by verification; 8 rows would catch only 24 % of the pairs at J=0.6).
-    """
-    best = (num_perm, 1)
-    for rows in range(1, num_perm + 1):
-        if num_perm % rows:
-            continue
-        bands = num_perm // rows
-        p_candidate = 1.0 - (1.0 - threshold**rows) ** bands
-        if p_candidate >= MIN_CANDIDATE_PROBABILITY_AT_THRESHOLD:
-            best = (bands, rows)
-    return best
-
-
-@dataclass(frozen=True)
-class NearDupConfig:
-    """How near-duplicates are found; fixed seed and parameters make signatures reproducible."""
-
-    enabled: bool = True
-    shingle_size: int = 5
-    threshold: float = 0.6
-    num_perm: int = 128
-    seed: int = 1
-    # Split groups join pairs whose *estimate* is within this margin below the threshold:
-    # the estimate's spread (~0.04 at 128 permutations) would otherwise let some true
-    # J >= threshold pairs straddle the split. Over-grouping only makes the split safer.
-    split_margin: float = 0.1
-    # An article whose shingles are at least this share contained in another's goes to that
-    # one's split (corpuskit.containment); 0 turns that grouping off (the audit still runs).
-    containment: float = 0.8
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.threshold <= 1.0:
-            raise ConfigError(
-                f"near-dup threshold must be in (0, 1], got {self.threshold!r}; "
-                "it is a Jaccard similarity of word shingles (0.6 is a good default)"
-            )
-        if self.shingle_size < 1:
-            raise ConfigError(f"near-dup shingle_size must be >= 1, got {self.shingle_size!r}")
-        if self.num_perm < 1:
-            raise ConfigError(f"near-dup num_perm must be >= 1, got {self.num_perm!r}")
-        if not 0.0 <= self.split_margin <= 1.0:
-            raise ConfigError(f"near-dup split_margin must be in [0, 1], got {self.split_margin!r}")
-        if not 0.0 <= self.containment <= 1.0:
-            raise ConfigError(
-                f"near-dup containment must be in [0, 1] (0: off), got {self.containment!r}"
-            )
-        if not 0 <= self.seed < 2**64:
-            raise ConfigError(f"near-dup seed must be in [0, 2**64), got {self.seed!r}")
-
-    @property
-    def bands(self) -> int:
-        return choose_bands_rows(self.threshold, self.num_perm)[0]
-
-    @property
-    def rows(self) -> int:
-        return choose_bands_rows(self.threshold, self.num_perm)[1]
-
-    @property
-    def min_matches(self) -> int:
-        """Fewest equal slots whose estimate (matches / num_perm) reaches the threshold."""
-        return self.matches_for(self.threshold)
-
-    def matches_for(self, similarity: float) -> int:
-        """Fewest equal slots whose estimate (matches / num_perm) reaches ``similarity``."""
-        m = max(0, math.ceil(similarity * self.num_perm) - 1)
-        while m / self.num_perm < similarity:
-            m += 1
-        return m
-
-    @property
-    def signature_bytes(self) -> int:
-        return 4 * self.num_perm
 
 
 def signature_scheme(config: NearDupConfig) -> str:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
+
+from corpuskit.config import LanguageConfig
 
 UNDETERMINED = "und"
 
@@ -32,15 +33,6 @@ class Detector(Protocol):
     def detect_batch(self, texts: Sequence[str]) -> list[Guess | None]:
         """Best (raw langdetect code, probability) per text; None when there are no features."""
         ...
-
-
-@dataclass(frozen=True)
-class LanguageConfig:
-    """Which engine, which seed, and below which probability a guess is `und`."""
-
-    seed: int = 0
-    threshold: float = 0.5
-    engine: str = "auto"  # "auto" | "langdetect-rs" | "langdetect"
 
 
 class LangdetectReference:

@@ -23,7 +23,7 @@ from corpuskit.containment import PARAGRAPH_MIN_TOKENS
 from corpuskit.record import Document, Provenance, RawRecord, Reason, Reject
 from corpuskit.sourceid import SourceIdRule
 from corpuskit.tokens import TokenBatch
-from corpuskit.validate import ValidationConfig, check_clean, check_raw
+from corpuskit.validate import check_clean, check_raw
 
 REJECT_TEXT_CHARS = 10_000
 
@@ -72,11 +72,9 @@ class MapState:
     def __init__(self, config: BuildConfig):
         self.config = config
         self.cleaner = Cleaner(config.clean)
-        self.detector = language.make_detector(
-            language.LanguageConfig(seed=config.seed, threshold=config.language_threshold)
-        )
+        self.detector = language.make_detector(config.language)
         self.rule = SourceIdRule(config.source_id)
-        self.validation = ValidationConfig(config.min_chars, config.max_chars)
+        self.validation = config.validation
 
 
 def make_state(config: BuildConfig) -> MapState:

@@ -25,10 +25,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpuskit import artifact, card, mapstage, schema
-from corpuskit.artifact import MANIFEST
 from corpuskit.config import BuildConfig
 from corpuskit.errors import CorpuskitError
 from corpuskit.executors import make_executor
+from corpuskit.layout import CARD, DATA_DIR, DUPLICATES_DIR, MANIFEST, REJECTS_DIR, WORK_DIR
 from corpuskit.plan import DROPPED, Plan, Planner
 from corpuskit.record import RawRecord, Reject
 from corpuskit.sources import SourceStats, iter_records
@@ -142,7 +142,7 @@ def _reject_row(r: Reject) -> dict[str, Any]:
 def read_pins(previous: str | os.PathLike[str]) -> dict[str, str]:
     """id → split of every record published in an earlier artifact."""
     pins: dict[str, str] = {}
-    for path in sorted(Path(previous, "data").glob("*.parquet")):
+    for path in sorted(Path(previous, DATA_DIR).glob("*.parquet")):
         split = path.name.split("-", 1)[0]
         if split not in SPLITS:
             continue
@@ -195,7 +195,7 @@ def build(
         stats = SourceStats()
         # Arguments are read in a fixed order, so `build a b` and `build b a` agree.
         items = iter_records(sorted(sources, key=os.fspath), config.source, stats)
-        spill = Spill(tmp / ".work", schema.RECORD_SCHEMA)
+        spill = Spill(tmp / WORK_DIR, schema.RECORD_SCHEMA)
         planner = Planner(
             config.near_dup,
             config.near_dups,
@@ -203,7 +203,7 @@ def build(
             config.seed,
             stratify=config.stratify_language,
         )
-        rejects = ShardWriter(tmp, "rejects", "rejects", schema.REJECT_SCHEMA, config.shard_bytes)
+        rejects = ShardWriter(tmp, REJECTS_DIR, "rejects", schema.REJECT_SCHEMA, config.shard_bytes)
         rejected: Counter[str] = Counter()
         clean_steps: Counter[str] = Counter()
         meta_not_understood: Counter[str] = Counter()
@@ -265,9 +265,9 @@ def build(
         if report.kept == 0:
             raise NothingKept(report)
 
-        shutil.rmtree(tmp / ".work", ignore_errors=True)
+        shutil.rmtree(tmp / WORK_DIR, ignore_errors=True)
         card_text = card.render(config, report, split_files, reject_files, dup_files)
-        (tmp / "README.md").write_text(card_text, encoding="utf-8")
+        (tmp / CARD).write_text(card_text, encoding="utf-8")
         manifest = {
             "name": config.name,
             "config": config.to_manifest(),
@@ -313,9 +313,11 @@ def _write(
     tmp: Path, spill: Spill, plan: Plan, config: BuildConfig, report: BuildReport
 ) -> tuple[list[SplitFiles], SplitFiles]:
     writers = {
-        s: ShardWriter(tmp, "data", s, schema.RECORD_SCHEMA, config.shard_bytes) for s in SPLITS
+        s: ShardWriter(tmp, DATA_DIR, s, schema.RECORD_SCHEMA, config.shard_bytes) for s in SPLITS
     }
-    dups = ShardWriter(tmp, "duplicates", "duplicates", schema.DUPLICATE_SCHEMA, config.shard_bytes)
+    dups = ShardWriter(
+        tmp, DUPLICATES_DIR, "duplicates", schema.DUPLICATE_SCHEMA, config.shard_bytes
+    )
     languages: Counter[str] = Counter()
     sources: Counter[str] = Counter()
     fate, dup_of, kind, similarity = plan.arrays()

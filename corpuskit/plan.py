@@ -18,8 +18,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from corpuskit import split as splitting
+from corpuskit.config import NearDupConfig
 from corpuskit.containment import CONTAINED, ContainmentIndex
-from corpuskit.dedup import NearDupConfig, NearDupIndex
+from corpuskit.dedup import NearDupIndex
 from corpuskit.mapstage import Keys
 
 

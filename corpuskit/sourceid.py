@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from corpuskit.errors import ConfigError
+from corpuskit.config import check_source_id_rule
 
-KEYWORDS = ("stem", "parent", "top")
 _EXTENSIONS = (".jsonl.gz", ".ndjson.gz", ".jsonl", ".ndjson", ".txt", ".csv", ".parquet")
 
 
@@ -32,16 +31,7 @@ class SourceIdRule:
     _regex: re.Pattern[str] | None = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.rule in KEYWORDS:
-            return
-        try:
-            regex = re.compile(self.rule)
-        except re.error as exc:
-            raise ConfigError(
-                f"--source-id: {self.rule!r} is neither one of {', '.join(KEYWORDS)} nor a valid "
-                f"regular expression ({exc})"
-            ) from exc
-        object.__setattr__(self, "_regex", regex)
+        object.__setattr__(self, "_regex", check_source_id_rule(self.rule))
 
     def derive(self, path: str) -> tuple[str, bool]:
         """(source id, whether the rule applied); falls back to the stem."""

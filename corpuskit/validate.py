@@ -8,22 +8,14 @@ manifest and the tests can enumerate every way a record can leave the pipeline.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from corpuskit.config import ValidationConfig
 from corpuskit.record import Reason
 
 # C0/C1 controls other than tab/newline/carriage return: a text made mostly of these is
 # binary that happened to decode, not an article.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
 MAX_CONTROL_FRACTION = 0.05
-
-
-@dataclass(frozen=True)
-class ValidationConfig:
-    """Length thresholds, in characters."""
-
-    min_chars: int = 200
-    max_chars: int = 1_000_000
 
 
 def check_raw(text: str, config: ValidationConfig) -> tuple[Reason, str] | None:

@@ -29,15 +29,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpuskit.artifact import MANIFEST, walk
+from corpuskit.artifact import walk
 from corpuskit.errors import CorpuskitError
+from corpuskit.layout import CARD, DATA_DIR, DUPLICATES_DIR, MANIFEST, REJECTS_DIR
 from corpuskit.sources.discover import render_name
 from corpuskit.writer import sha256_file
-
-CARD = "README.md"
-
-#: Folders whose Parquet rows the manifest's counts describe.
-DATA, REJECTS, DUPLICATES = "data", "rejects", "duplicates"
 
 
 @dataclass(frozen=True, order=True)
@@ -352,9 +348,9 @@ class _Checker:
                 f"{dups:,} + rejected {total_rejected:,}",
             )
         for folder, what, expected in (
-            (DATA, "kept", kept),
-            (REJECTS, "rejected", total_rejected),
-            (DUPLICATES, "duplicates", dups),
+            (DATA_DIR, "kept", kept),
+            (REJECTS_DIR, "rejected", total_rejected),
+            (DUPLICATES_DIR, "duplicates", dups),
         ):
             rows = self.total_rows(self.parquet_in(folder))
             if rows is not None and rows != expected:
@@ -365,11 +361,11 @@ class _Checker:
         splits = manifest.get("splits")
         if isinstance(splits, dict):
             for name, expected in sorted(splits.items()):
-                rows = self.total_rows(self.parquet_in(DATA, f"{name}-"))
+                rows = self.total_rows(self.parquet_in(DATA_DIR, f"{name}-"))
                 if rows is not None and rows != expected:
                     self.problem(
                         MANIFEST,
-                        f"splits say {name} {expected} but {DATA}/{name}-*.parquet holds "
+                        f"splits say {name} {expected} but {DATA_DIR}/{name}-*.parquet holds "
                         f"{rows:,} rows",
                     )
 

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpuskit import clean as clean_module
-from corpuskit.clean import CLEAN_STEPS, CleanConfig, Cleaner, CleanResult, Rule, load_rules
+from corpuskit.clean import Cleaner, CleanResult, Rule, load_rules
+from corpuskit.config import CLEAN_STEPS, CleanConfig
 from corpuskit.errors import ConfigError
 from tests.fixtures_clean import (
     FURNITURE_EN,

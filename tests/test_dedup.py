@@ -20,12 +20,11 @@ import rensa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpuskit import dedup, tokens
+from corpuskit import config, dedup, tokens
+from corpuskit.config import NearDupConfig, choose_bands_rows
 from corpuskit.dedup import (
     AuditResult,
-    NearDupConfig,
     NearDupIndex,
-    choose_bands_rows,
     estimate_jaccard,
     exact_jaccard,
     shingle_tokens,
@@ -482,7 +481,7 @@ def test_banding_uses_every_slot_and_meets_recall_at_threshold(
     p_candidate = 1 - (1 - threshold**rows) ** bands
     assert bands * rows == num_perm
     # One row per band is the most recall there is, for tiny thresholds or num_perm.
-    assert rows == 1 or p_candidate >= dedup.MIN_CANDIDATE_PROBABILITY_AT_THRESHOLD
+    assert rows == 1 or p_candidate >= config.MIN_CANDIDATE_PROBABILITY_AT_THRESHOLD
 
 
 @given(threshold=st.floats(0.01, 1.0), num_perm=st.integers(1, 512))

@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from corpuskit import BuildConfig, build
-from corpuskit.clean import CleanConfig
+from corpuskit.config import CleanConfig
 from corpuskit.mapstage import MapState, process_batch
 from corpuskit.pipeline import NothingKept
 from corpuskit.record import Provenance, RawRecord, Reason
@@ -375,7 +375,7 @@ configs = st.builds(
 def _near(enabled: bool) -> Any:
     from dataclasses import replace
 
-    from corpuskit.dedup import NearDupConfig
+    from corpuskit.config import NearDupConfig
 
     return replace(NearDupConfig(), enabled=enabled)
 

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpuskit import BuildConfig, build
-from corpuskit.dedup import NearDupConfig, exact_jaccard
+from corpuskit.config import NearDupConfig
+from corpuskit.dedup import exact_jaccard
 
 from .conftest import english_article, french_article
 

@@ -29,11 +29,10 @@ from click.testing import CliRunner
 from corpuskit import BuildConfig, artifact, build, mapstage, outlock
 from corpuskit import clean as clean_module
 from corpuskit.cli import main
-from corpuskit.dedup import NearDupConfig
+from corpuskit.config import NearDupConfig, SourceConfig
 from corpuskit.errors import CorpuskitError
 from corpuskit.mapstage import BatchResult, MapState
 from corpuskit.record import RawRecord
-from corpuskit.sources import SourceConfig
 from corpuskit.tokens import TokenBatch
 from corpuskit.verify import verify
 

@@ -16,9 +16,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from corpuskit.config import SourceConfig
 from corpuskit.errors import ConfigError, SourceError
 from corpuskit.record import RawRecord, Reason, Reject
-from corpuskit.sources import MAX_REJECT_TEXT, SourceConfig, SourceStats, iter_records
+from corpuskit.sources import MAX_REJECT_TEXT, SourceStats, iter_records
 from corpuskit.sources.decode import UTF8_REPLACED, Decoded, DecodeFailure, decode_bytes
 
 from .conftest import shared
@@ -772,7 +773,8 @@ def test_cr_at_a_chunk_boundary_is_one_line_end(split_at: int) -> None:
 
 
 def test_txt_article_with_bare_cr_keeps_its_paragraphs(tmp_path: Path) -> None:
-    from corpuskit.clean import CleanConfig, Cleaner
+    from corpuskit.clean import Cleaner
+    from corpuskit.config import CleanConfig
 
     (tmp_path / "a.txt").write_bytes(b"First paragraph here.\r\rSecond paragraph here.\r")
     raw = only(read(tmp_path / "a.txt"))

@@ -1,7 +1,8 @@
 """Validation rules and their reason codes."""
 
+from corpuskit.config import ValidationConfig
 from corpuskit.record import Reason
-from corpuskit.validate import ValidationConfig, check_clean, check_raw
+from corpuskit.validate import check_clean, check_raw
 
 CFG = ValidationConfig(min_chars=20, max_chars=1000)
 

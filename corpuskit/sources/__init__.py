@@ -21,15 +21,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 
+from corpuskit.config import SourceConfig
 from corpuskit.errors import SourceError
 from corpuskit.record import Provenance, RawRecord, Reason, Reject
-from corpuskit.sources.base import (
-    MAX_REJECT_TEXT,
-    InputFile,
-    SourceConfig,
-    SourceStats,
-    bad_file,
-)
+from corpuskit.sources.base import MAX_REJECT_TEXT, InputFile, SourceStats, bad_file
 from corpuskit.sources.csv import read_csv
 from corpuskit.sources.discover import (
     FORMATS,
@@ -48,7 +43,6 @@ __all__ = [
     "FORMATS",
     "MAX_REJECT_TEXT",
     "InputFile",
-    "SourceConfig",
     "SourceError",
     "SourceStats",
     "iter_records",

@@ -11,52 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from corpuskit.errors import ConfigError, SourceError
+from corpuskit.config import SourceConfig
+from corpuskit.errors import SourceError
 from corpuskit.record import Provenance, Reason, Reject
 
 #: Raw text stored in a Reject is cut to this many characters, so one 10 MB bad record
 #: cannot bloat the rejects split (the detail says when it was cut).
 MAX_REJECT_TEXT = 10_000
-
-ON_BAD_FILE = ("skip", "error")
-
-#: The meta keys RawRecord.meta may hold, in the order of the SourceConfig fields.
-META_KEYS = ("title", "url", "published", "source")
-
-
-@dataclass(frozen=True)
-class SourceConfig:
-    """How to read inputs: which fields hold what, size cap, and the bad-file policy.
-
-    ``on_bad_file`` decides what happens when a whole file cannot be read or parsed
-    (I/O error, broken link, corrupt Parquet or gzip, binary data in a JSONL/CSV file):
-    "skip" turns it into one Reject and goes on, "error" raises SourceError. Problems
-    with single records (a bad JSON line, a .txt file that is not text) are always
-    rejects.
-    """
-
-    text_field: str = "text"
-    title_field: str | None = "title"
-    url_field: str | None = "url"
-    published_field: str | None = "published"
-    source_field: str | None = "source"
-    max_record_bytes: int = 10_000_000
-    on_bad_file: str = "skip"
-
-    def __post_init__(self) -> None:
-        if not self.text_field:
-            raise ConfigError("--text-field must not be empty")
-        if self.max_record_bytes < 1:
-            raise ConfigError(f"max_record_bytes must be at least 1, got {self.max_record_bytes}")
-        if self.on_bad_file not in ON_BAD_FILE:
-            raise ConfigError(
-                f"--on-bad-file must be one of {', '.join(ON_BAD_FILE)}, got {self.on_bad_file!r}"
-            )
-
-    def meta_fields(self) -> list[tuple[str, str]]:
-        """(meta key, input field) for each configured metadata field."""
-        fields = (self.title_field, self.url_field, self.published_field, self.source_field)
-        return [(key, name) for key, name in zip(META_KEYS, fields, strict=True) if name]
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from corpuskit.config import SourceConfig
 from corpuskit.record import Provenance, RawRecord, Reason, Reject
 from corpuskit.sources.base import (
-    SourceConfig,
     bad_file,
     collect_meta,
     make_reject,

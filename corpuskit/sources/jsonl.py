@@ -12,9 +12,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from corpuskit.config import SourceConfig
 from corpuskit.record import Provenance, RawRecord, Reason, Reject
 from corpuskit.sources.base import (
-    SourceConfig,
     bad_file,
     collect_meta,
     make_reject,

@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from corpuskit.config import SourceConfig
 from corpuskit.record import Provenance, RawRecord, Reason, Reject
 from corpuskit.sources.base import (
-    SourceConfig,
     bad_file,
     collect_meta,
     make_reject,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from corpuskit.config import SourceConfig
 from corpuskit.record import Provenance, RawRecord, Reason, Reject
-from corpuskit.sources.base import SourceConfig, make_reject, preview_text
+from corpuskit.sources.base import make_reject, preview_text
 from corpuskit.sources.decode import (
     Decoded,
     binary_signature,
