@@ -1,7 +1,7 @@
 """Word tokens of a batch of texts, as flat numpy arrays: one tokenisation per batch.
 
 Two stages need the words of every kept article: the repetition ratios of the clean stage
-(:mod:`corpuskit.repetition`) and the MinHash signatures (:mod:`corpuskit.dedup`). Splitting
+(:mod:`corpuskit.clean.ngrams`) and the MinHash signatures (:mod:`corpuskit.dedup`). Splitting
 and hashing words costs more than either stage's own arithmetic (``text.split()`` alone is
 ~12 µs per 2 KB article), so the map stage tokenises each batch once, here, and hands the
 same :class:`TokenBatch` to both.

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corpuskit import clean as clean_module
-from corpuskit.clean import Cleaner, CleanResult, Rule, load_rules
+from corpuskit.clean import Cleaner, CleanResult, Rule, load_rules, markup, whitespace
+from corpuskit.clean import unicode as clean_unicode
 from corpuskit.config import CLEAN_STEPS, CleanConfig
 from corpuskit.errors import ConfigError
 from tests.fixtures_clean import (
@@ -482,7 +482,7 @@ def test_lone_c1_controls_are_mapped_without_ftfy_as_ftfy_would(
 ) -> None:
     import ftfy
 
-    expected = ftfy.fix_text(line, clean_module._ftfy_config(False))
+    expected = ftfy.fix_text(line, clean_unicode._ftfy_config(False))
     expected = expected.replace("\x81", "")  # undefined in cp1252: deleted as a control
 
     def boom(*args: object, **kwargs: object) -> str:
@@ -708,7 +708,7 @@ def test_any_step_subset_never_raises(text: str, steps: set[str]) -> None:
 # --- fast paths agree with the general code they stand in for ---------------------------
 
 # The scans as they were written before they were fused into class-first patterns.
-_CONT = clean_module._CONT
+_CONT = clean_unicode._CONT
 MOJIBAKE_ALTERNATION = re.compile(
     f"[\x80-\x9f]|[\xc2-\xc5\xcc-\xdb]{_CONT}|[\xe0-\xef](?!\xa0){_CONT}{_CONT}"
     f"|\xf0{_CONT}{_CONT}{_CONT}"
@@ -725,22 +725,22 @@ SCAN_ALPHABET = (
 @given(text=st.text(alphabet=SCAN_ALPHABET, max_size=8), quotes=st.booleans())
 def test_fused_scans_find_exactly_what_the_step_regexes_find(text: str, quotes: bool) -> None:
     mojibake = MOJIBAKE_ALTERNATION.search(text) is not None
-    assert (clean_module._MOJIBAKE_RE.search(text) is not None) == mojibake
+    assert (clean_unicode._MOJIBAKE_RE.search(text) is not None) == mojibake
     work = bool(
-        clean_module._LINEBREAK_RE.search(text)
-        or clean_module._INVISIBLE_RE.search(text)
+        clean_unicode._LINEBREAK_RE.search(text)
+        or clean_unicode._INVISIBLE_RE.search(text)
         or mojibake
-        or (quotes and clean_module._PUNCT_RE.search(text))
+        or (quotes and clean_unicode._PUNCT_RE.search(text))
     )
-    fused = clean_module._UNICODE_WORK_PUNCT_RE if quotes else clean_module._UNICODE_WORK_RE
+    fused = clean_unicode._UNICODE_WORK_PUNCT_RE if quotes else clean_unicode._UNICODE_WORK_RE
     assert (fused.search(text) is not None) == work
-    assert clean_module._is_plain(text, quotes) == (not work and not ODD_BLANKS.search(text))
+    assert clean_unicode.is_plain(text, quotes) == (not work and not ODD_BLANKS.search(text))
 
 
 def _whitespace_line_by_line(text: str) -> str:
     """The whitespace step as first written: every line rebuilt."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = clean_module._HSPACE_RE.sub(" ", text)
+    text = whitespace.HSPACE_RE.sub(" ", text)
     return "\n\n".join(line for line in (raw.strip(" ") for raw in text.split("\n")) if line)
 
 
@@ -748,11 +748,11 @@ def _whitespace_line_by_line(text: str) -> str:
 @given(text=st.text(alphabet="ab \n\t\r\xa0\x0c\u2028\u3000", max_size=20))
 def test_whitespace_fast_path_matches_rebuilding_every_line(text: str) -> None:
     expected = _whitespace_line_by_line(text)
-    assert clean_module._whitespace(text) == (expected, clean_module._split(expected))
-    if not ODD_BLANKS.search(text) and clean_module._is_plain(text, False):
-        assert clean_module._whitespace(text, blank_free=True) == (
+    assert whitespace.fold_whitespace(text) == (expected, whitespace.split_paragraphs(expected))
+    if not ODD_BLANKS.search(text) and clean_unicode.is_plain(text, False):
+        assert whitespace.fold_whitespace(text, blank_free=True) == (
             expected,
-            clean_module._split(expected),
+            whitespace.split_paragraphs(expected),
         )
 
 
@@ -767,10 +767,10 @@ REFERENCE_PARTS = [
 @given(parts=st.lists(st.sampled_from(REFERENCE_PARTS), min_size=1, max_size=12))
 def test_reference_only_text_decodes_as_the_html_parser_does(parts: list[str]) -> None:
     text = "".join(parts)
-    simple = clean_module._decode_references(text)
+    simple = markup._decode_references(text)
     if simple is not None:
-        with mock.patch.object(clean_module, "_decode_references", return_value=None):
-            assert simple == clean_module._html_to_text(text)
+        with mock.patch.object(markup, "_decode_references", return_value=None):
+            assert simple == markup.html_to_text(text)
 
 
 def test_entity_only_prose_is_decoded(cleaner: Cleaner) -> None:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpuskit import clean as clean_module
 from corpuskit.clean import Cleaner
+from corpuskit.clean import matching as clean_module
 from corpuskit.config import CleanConfig
 from corpuskit.regexinfo import first_chars, required_literals
 from tests.fixtures_clean import FURNITURE_EN, FURNITURE_OTHER, PROSE

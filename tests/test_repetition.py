@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corpuskit import repetition
-from corpuskit.repetition import NgramLimits, ngram_verdict, ngram_verdicts
+from corpuskit.clean import ngrams as repetition
+from corpuskit.clean.ngrams import NgramLimits, ngram_verdict, ngram_verdicts
 from corpuskit.tokens import TokenBatch
 
 from .conftest import english_article

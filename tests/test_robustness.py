@@ -27,7 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 from corpuskit import BuildConfig, artifact, build, mapstage, outlock
-from corpuskit import clean as clean_module
+from corpuskit.clean import cleaner as clean_module
 from corpuskit.cli import main
 from corpuskit.config import NearDupConfig, SourceConfig
 from corpuskit.errors import CorpuskitError
