@@ -21,7 +21,7 @@ from corpuskit import split as splitting
 from corpuskit.config import NearDupConfig
 from corpuskit.containment import CONTAINED, ContainmentIndex
 from corpuskit.dedup import NearDupIndex
-from corpuskit.mapstage import Keys
+from corpuskit.record import Keys
 
 
 @dataclass(frozen=True)

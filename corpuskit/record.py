@@ -2,7 +2,8 @@
 
 ``RawRecord`` is what a source yields: text exactly as decoded, plus metadata and where it
 came from. ``Document`` is a record on its way through the map stage. ``Reject`` is a record
-that will not be kept, with a closed-set reason code. All three are plain picklable
+that will not be kept, with a closed-set reason code. ``Keys`` is what the global stage
+learns about a kept record. All three are plain picklable
 dataclasses so that batches cross process (and, later, Ray) boundaries unchanged.
 """
 
@@ -107,3 +108,25 @@ class Document:
     id: str = ""
     content_hash: str = ""
     signature: bytes | None = None
+    # For containment (see corpuskit.containment): shingle positions in the text and the
+    # 8-byte keys of its long paragraphs. Unset when near-duplicate detection is off.
+    num_shingles: int = 0
+    paragraphs: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """What the global stage learns about a kept record: small, never the text."""
+
+    seq: int
+    id: str
+    content_hash: str
+    num_chars: int
+    language: str
+    group: str | None
+    file: str
+    line: int | None
+    signature: bytes | None
+    # For containment: see Document.
+    num_shingles: int = 0
+    paragraphs: bytes = b""

@@ -146,6 +146,22 @@ class TokenBatch:
             np.concatenate([p[4] for p in parts]),
         )
 
+    @classmethod
+    def concat(cls, parts: Sequence[TokenBatch]) -> TokenBatch:
+        """The texts of ``parts``, one after the other (the inverse of ``slice``)."""
+        if not parts:
+            return cls.from_texts([])
+        counts = np.concatenate([p.counts for p in parts])
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return cls(
+            np.concatenate([p.hashes for p in parts]),
+            np.concatenate([p.lengths for p in parts]),
+            np.concatenate([p.is_char for p in parts]),
+            offsets,
+            np.concatenate([p.para_start for p in parts]),
+        )
+
     def __len__(self) -> int:
         return len(self.offsets) - 1
 

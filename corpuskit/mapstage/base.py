@@ -1,0 +1,196 @@
+"""The map stage's contract: an ordered list of steps over a batch of records.
+
+A step is a small class with two methods:
+
+* ``compute(state, batch)`` returns one result per item of the batch, in order (a list, or
+  any sequence the step's ``merge`` can join). It must not change the batch or count
+  anything, so the base can run it again on parts of the batch.
+* ``apply(state, batch, results, stats)`` stores the results: it sets fields of the
+  items' documents, rejects items (:meth:`Batch.reject`) and counts.
+
+Everything steps would otherwise each write again lives here, in :func:`run_step`:
+
+* **failure isolation**: when ``compute`` raises for the whole batch, it is run again on
+  each item alone; an item that still raises gets the step's ``recover`` result, or (the
+  default) becomes an ``internal_error`` reject naming the exception and where it was
+  raised. One bad record never fails the build, and never takes its batch with it;
+* **timing**: each step's wall time is added to ``stats.seconds[step.timing]``.
+
+The steps themselves are in :mod:`corpuskit.mapstage.steps`; ``process_batch`` in
+``__init__`` runs them in order. A step is a pure function of its input and the per-worker
+``MapState``, so the stage runs the same inline, in a process pool or on a cluster.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from corpuskit.record import Document, Keys, Provenance, RawRecord, Reason, Reject
+from corpuskit.tokens import TokenBatch
+
+#: Raw text stored in an internal_error (or any map-stage) reject is cut to this length.
+REJECT_TEXT_CHARS = 10_000
+
+
+@dataclass
+class BatchResult:
+    """Map output for one batch (rows and keys in input order) and what it counted."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    keys: list[Keys] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    clean_steps: Counter[str] = field(default_factory=Counter)
+    chars_in: int = 0
+    chars_removed: int = 0
+    source_rule_misses: int = 0
+    # field -> values set to null because they could not be read (the article is kept)
+    meta_not_understood: Counter[str] = field(default_factory=Counter)
+    # "ko -> zh-Hant": tags langdetect gave that the text's script ruled out
+    language_corrections: Counter[str] = field(default_factory=Counter)
+    seconds: dict[str, float] = field(default_factory=dict)  # per step, for the report only
+    language_engine: str = ""
+
+
+@dataclass
+class Item:
+    """One record on its way through the steps: its input, then its document."""
+
+    seq: int
+    raw: RawRecord
+    source_id: str = ""
+    doc: Document | None = None
+
+    @property
+    def document(self) -> Document:
+        """The document (set by the clean step; later steps may rely on it)."""
+        if self.doc is None:
+            raise RuntimeError(f"record {self.raw.provenance} has no document yet")
+        return self.doc
+
+
+@dataclass
+class Batch:
+    """The items still in play, their tokens (once a step tokenised them) and the rejects.
+
+    ``tokens``, when set, holds exactly one entry per item, in item order; :meth:`keep`
+    keeps the two aligned.
+    """
+
+    items: list[Item]
+    tokens: TokenBatch | None = None
+    rejects: list[tuple[int, Reject]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def texts(self) -> list[str]:
+        """The current text of each item (its document's once it has one)."""
+        return [i.doc.text if i.doc is not None else i.raw.text for i in self.items]
+
+    def part(self, index: int) -> Batch:
+        """A batch of item ``index`` alone (with its tokens), to run a step on it alone."""
+        tokens = None
+        if self.tokens is not None:
+            tokens = self.tokens.slice(index, index + 1)
+        return Batch([self.items[index]], tokens)
+
+    def keep(self, flags: Sequence[bool]) -> None:
+        """Keep the items whose flag is true (and their tokens); the others were rejected."""
+        if len(flags) != len(self.items):
+            raise ValueError(f"keep got {len(flags)} flags for {len(self.items)} items")
+        if all(flags):
+            return
+        self.items = [item for item, flag in zip(self.items, flags, strict=True) if flag]
+        if self.tokens is not None:
+            self.tokens = self.tokens.select(flags)
+
+    def reject(self, item: Item, reason: Reason, detail: str, text: str | None = None) -> None:
+        """Record ``item`` as rejected (the caller drops it with :meth:`keep`).
+
+        ``text`` defaults to the raw input text, cut to REJECT_TEXT_CHARS."""
+        self.rejects.append(
+            (item.seq, make_reject(reason, detail, item.raw.provenance, text, item.source_id))
+        )
+
+
+def make_reject(
+    reason: Reason, detail: str, prov: Provenance, text: str | None, source_id: str | None
+) -> Reject:
+    if text is not None and len(text) > REJECT_TEXT_CHARS:
+        text = text[:REJECT_TEXT_CHARS]
+    return Reject(reason, detail, prov, text, source_id)
+
+
+def internal_error(exc: BaseException, prov: Provenance, text: str | None) -> Reject:
+    """The reject for a record whose processing raised: the exception and where it was."""
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    at = f" at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}" if where else ""
+    return make_reject(Reason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}{at}", prov, text, None)
+
+
+class Step:
+    """One map-stage step; subclasses set ``timing`` and implement compute and apply."""
+
+    #: The key of ``BatchResult.seconds`` this step's time is added to.
+    timing: ClassVar[str] = ""
+
+    def active(self, state: Any, batch: Batch) -> bool:
+        """Whether the step has anything to do for this batch (default: it has items)."""
+        return bool(batch.items)
+
+    def compute(self, state: Any, batch: Batch) -> Sequence[Any]:
+        """One result per item of ``batch``; no side effects (see the module docstring)."""
+        raise NotImplementedError
+
+    def merge(self, parts: list[Sequence[Any]]) -> Sequence[Any]:
+        """Join the results of consecutive parts of a batch (default: one list)."""
+        return [result for part in parts for result in part]
+
+    def recover(self, exc: Exception) -> Sequence[Any] | None:
+        """The result for an item whose ``compute`` raised alone; None (the default) makes
+        it an ``internal_error`` reject."""
+        return None
+
+    def apply(self, state: Any, batch: Batch, results: Sequence[Any], stats: BatchResult) -> None:
+        """Store ``results`` (one per item) in the batch, reject items, count."""
+        raise NotImplementedError
+
+
+def run_step(step: Step, state: Any, batch: Batch, stats: BatchResult) -> None:
+    """Run ``step`` over ``batch`` with failure isolation and timing (module docstring)."""
+    t0 = time.perf_counter()
+    if step.active(state, batch):
+        try:
+            results = step.compute(state, batch)
+        except Exception:
+            results = _one_by_one(step, state, batch)
+        step.apply(state, batch, results, stats)
+    stats.seconds[step.timing] = stats.seconds.get(step.timing, 0.0) + time.perf_counter() - t0
+
+
+def _one_by_one(step: Step, state: Any, batch: Batch) -> Sequence[Any]:
+    """The step's results item by item; an item that raises alone is recovered or rejected
+    (and dropped from ``batch``)."""
+    parts: list[Sequence[Any]] = []
+    keep: list[bool] = []
+    for index, item in enumerate(batch.items):
+        try:
+            parts.append(step.compute(state, batch.part(index)))
+        except Exception as exc:
+            recovered = step.recover(exc)
+            if recovered is not None:
+                parts.append(recovered)
+            else:
+                batch.rejects.append(
+                    (item.seq, internal_error(exc, item.raw.provenance, item.raw.text))
+                )
+                keep.append(False)
+                continue
+        keep.append(True)
+    batch.keep(keep)
+    return step.merge(parts)

@@ -1,0 +1,351 @@
+"""The map stage's steps, in the order they run (see :mod:`corpuskit.mapstage.base`).
+
+=============  ==========  =============================================================
+step           timing      what it does
+=============  ==========  =============================================================
+Validate       validate    source id; rejects what is not an article (empty, too short,
+                           too long, binary)
+Clean          clean       the clean steps (:mod:`corpuskit.clean`); rejects what is
+                           spam by paragraph ratios or too short once cleaned
+Tokenise       tokenise    one TokenBatch for the batch, for the n-gram ratios and MinHash
+CheckNgrams    clean       rejects what is spam by word n-gram ratios; counts the cleaning
+TagLanguage    language    langdetect tags, script corrections; the --languages filter
+MinHash        minhash     MinHash signatures (near-duplicate detection only)
+Containment    fingerprint shingle counts and paragraph keys (near-duplicate detection only)
+Emit           fingerprint content hash, id, the output row and the global stage's keys
+=============  ==========  =============================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from corpuskit import dedup, ids, language
+from corpuskit.clean import CleanResult
+from corpuskit.containment import PARAGRAPH_MIN_TOKENS
+from corpuskit.mapstage.base import Batch, BatchResult, Step
+from corpuskit.record import Document, Keys, Reason
+from corpuskit.tokens import TokenBatch
+from corpuskit.validate import check_clean, check_raw
+
+if TYPE_CHECKING:
+    from corpuskit.mapstage import MapState
+
+
+def parse_published(value: Any) -> datetime | None:
+    """ISO 8601 (date or datetime, 'Z' allowed) to an aware UTC datetime; None if not understood.
+
+    A naive time is taken as UTC: feeds rarely say, and guessing the machine's zone would make
+    the artifact depend on where it was built. None too when the value names no instant that
+    UTC can hold (year 1 at +01:00, year 9999 at -05:00): the caller counts it, the article
+    stays. Never raises.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc).replace(microsecond=0)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00, a framework's minimum date
+        return None
+
+
+class Validate(Step):
+    """Source id (a 'source' field wins over the --source-id rule); the raw-text checks."""
+
+    timing = "validate"
+
+    def compute(self, state: MapState, batch: Batch) -> list[tuple[str, bool, Any]]:
+        out = []
+        for item in batch.items:
+            source = item.raw.meta.get("source")
+            if source:
+                source_id, applied = str(source), True
+            else:
+                source_id, applied = state.rule.derive(item.raw.provenance.file)
+            out.append((source_id, applied, check_raw(item.raw.text, state.validation)))
+        return out
+
+    def apply(
+        self, state: MapState, batch: Batch, results: Sequence[Any], stats: BatchResult
+    ) -> None:
+        keep = []
+        for item, (source_id, applied, problem) in zip(batch.items, results, strict=True):
+            item.source_id = source_id
+            if not applied:
+                stats.source_rule_misses += 1
+            if problem:
+                batch.reject(item, problem[0], problem[1], item.raw.text)
+            keep.append(not problem)
+        batch.keep(keep)
+
+
+class Clean(Step):
+    """Cleaning (word n-gram ratios aside: CheckNgrams measures them for the whole batch);
+    a document for every record that is still an article afterwards."""
+
+    timing = "clean"
+
+    def compute(self, state: MapState, batch: Batch) -> list[CleanResult]:
+        return [
+            state.cleaner.clean(item.raw.text, has_title=_title(item) is not None, ngrams=False)
+            for item in batch.items
+        ]
+
+    def apply(
+        self, state: MapState, batch: Batch, results: Sequence[CleanResult], stats: BatchResult
+    ) -> None:
+        keep = []
+        for item, result in zip(batch.items, results, strict=True):
+            raw = item.raw
+            problem = (
+                (Reason.REPETITIVE, result.repetitive)
+                if result.repetitive
+                else check_clean(result.text, len(raw.text), state.validation)
+            )
+            keep.append(problem is None)
+            if problem is not None:
+                batch.reject(item, problem[0], problem[1], raw.text)
+                continue
+            published = parse_published(raw.meta.get("published"))
+            if raw.meta.get("published") and published is None:
+                stats.meta_not_understood["published"] += 1
+            item.doc = Document(
+                text=result.text,
+                provenance=raw.provenance,
+                source_id=item.source_id,
+                title=_title(item) or result.title,
+                url=str(raw.meta["url"]) if raw.meta.get("url") else None,
+                published=published,
+                clean_flags=list(result.flags),
+                chars_removed=result.chars_removed,
+            )
+        batch.keep(keep)
+
+
+def _title(item: Any) -> str | None:
+    title = item.raw.meta.get("title")
+    return str(title).strip() if title else None
+
+
+class Tokenise(Step):
+    """One TokenBatch for the cleaned texts, if a later step needs words."""
+
+    timing = "tokenise"
+
+    def active(self, state: MapState, batch: Batch) -> bool:
+        config = state.config
+        return bool(batch.items) and (config.near_dup.enabled or state.cleaner.measures_ngrams)
+
+    def compute(self, state: MapState, batch: Batch) -> TokenBatch:
+        return TokenBatch.from_texts(batch.texts())
+
+    def merge(self, parts: list[Sequence[Any]]) -> TokenBatch:
+        return TokenBatch.concat(parts)  # type: ignore[arg-type]
+
+    def apply(
+        self, state: MapState, batch: Batch, results: Sequence[Any], stats: BatchResult
+    ) -> None:
+        assert isinstance(results, TokenBatch)
+        batch.tokens = results
+
+
+class CheckNgrams(Step):
+    """Reject repetitive texts (word n-gram ratios); count the cleaning of the others."""
+
+    timing = "clean"
+
+    def active(self, state: MapState, batch: Batch) -> bool:
+        return True  # the counting runs even when the ratios are off
+
+    def compute(self, state: MapState, batch: Batch) -> Sequence[str | None]:
+        if state.cleaner.measures_ngrams and batch.tokens is not None:
+            return state.cleaner.ngram_verdicts(batch.texts(), batch.tokens)
+        return [None] * len(batch)
+
+    def apply(
+        self, state: MapState, batch: Batch, results: Sequence[str | None], stats: BatchResult
+    ) -> None:
+        keep = []
+        for item, verdict in zip(batch.items, results, strict=True):
+            doc = item.document
+            if verdict is not None:
+                batch.reject(item, Reason.REPETITIVE, verdict, item.raw.text)
+            else:
+                stats.clean_steps.update(doc.clean_flags)
+                stats.chars_in += len(item.raw.text)
+                stats.chars_removed += doc.chars_removed
+            keep.append(verdict is None)
+        batch.keep(keep)
+        if not state.config.near_dup.enabled:
+            batch.tokens = None  # nothing reads them any more
+
+
+class TagLanguage(Step):
+    """langdetect tags (a text the detector fails on alone is 'und'); script corrections;
+    the --languages filter."""
+
+    timing = "language"
+
+    def compute(self, state: MapState, batch: Batch) -> list[language.Guess | None]:
+        return state.detector.detect_batch(batch.texts())
+
+    def recover(self, exc: Exception) -> list[language.Guess | None]:
+        return [None]
+
+    def apply(
+        self,
+        state: MapState,
+        batch: Batch,
+        results: Sequence[language.Guess | None],
+        stats: BatchResult,
+    ) -> None:
+        cfg = state.config
+        tags = language.tag(list(results), cfg.language_threshold)
+        wanted = set(cfg.languages)
+        keep = []
+        for item, (code, score) in zip(batch.items, tags, strict=True):
+            doc = item.document
+            fixed = language.correct_by_script(code, score, doc.text)
+            if fixed[0] != code:
+                stats.language_corrections[f"{code} -> {fixed[0]}"] += 1
+                code, score = fixed
+            doc.language, doc.language_score = code, score
+            keep.append(not wanted or code in wanted)
+            if not keep[-1]:
+                detail = (
+                    f"language {code} (score {score:.2f}) is not in "
+                    f"--languages {','.join(cfg.languages)}"
+                )
+                batch.reject(item, Reason.LANGUAGE, detail, doc.text)
+        batch.keep(keep)
+
+
+class MinHash(Step):
+    """MinHash signatures of the kept texts (:mod:`corpuskit.dedup`)."""
+
+    timing = "minhash"
+
+    def active(self, state: MapState, batch: Batch) -> bool:
+        return bool(batch.items) and state.config.near_dup.enabled
+
+    def compute(self, state: MapState, batch: Batch) -> list[bytes]:
+        tokens = batch.tokens
+        if tokens is None:
+            tokens = TokenBatch.from_texts(batch.texts())
+        return list(dedup.signatures_from_tokens(tokens, state.config.near_dup))
+
+    def apply(
+        self, state: MapState, batch: Batch, results: Sequence[bytes], stats: BatchResult
+    ) -> None:
+        for item, signature in zip(batch.items, results, strict=True):
+            item.document.signature = signature
+
+
+class Containment(Step):
+    """Per text: shingle positions and the keys of its long paragraphs, for containment
+    (:mod:`corpuskit.dedup.containment`)."""
+
+    timing = "fingerprint"
+
+    def active(self, state: MapState, batch: Batch) -> bool:
+        return bool(batch.items) and state.config.near_dup.enabled
+
+    def compute(self, state: MapState, batch: Batch) -> list[tuple[int, bytes]]:
+        tokens = batch.tokens
+        if tokens is None or len(tokens) != len(batch):
+            tokens = TokenBatch.from_texts(batch.texts())
+        shingle = state.config.near_dup.shingle_size
+        # Shingle positions: one per window of shingle_size tokens, one for a short text.
+        positions = [max(n - shingle + 1, min(n, 1)) for n in tokens.counts.tolist()]
+        return list(zip(positions, tokens.paragraph_keys(PARAGRAPH_MIN_TOKENS), strict=True))
+
+    def apply(
+        self, state: MapState, batch: Batch, results: Sequence[Any], stats: BatchResult
+    ) -> None:
+        for item, (shingles, paragraphs) in zip(batch.items, results, strict=True):
+            item.document.num_shingles = shingles
+            item.document.paragraphs = paragraphs
+
+
+class Emit(Step):
+    """Content hash, id and word count; the output row and the global stage's keys."""
+
+    timing = "fingerprint"
+
+    def compute(self, state: MapState, batch: Batch) -> list[tuple[str, int]]:
+        # Whether each text has characters of a script written without spaces (for
+        # num_words), read off the tokens when there are any; None: ids.fingerprint looks.
+        spaceless: list[bool | None] = [None] * len(batch)
+        if batch.tokens is not None and len(batch.tokens) == len(batch):
+            spaceless = [n > 0 for n in batch.tokens.char_token_counts().tolist()]
+        return [
+            ids.fingerprint(item.document.text, flag)
+            for item, flag in zip(batch.items, spaceless, strict=True)
+        ]
+
+    def apply(
+        self, state: MapState, batch: Batch, results: Sequence[Any], stats: BatchResult
+    ) -> None:
+        group_by = state.config.group_by
+        for item, (chash, num_words) in zip(batch.items, results, strict=True):
+            doc = item.document
+            rid = ids.record_id(doc.source_id, chash)
+            row = {
+                "id": rid,
+                "text": doc.text,
+                "title": doc.title,
+                "language": doc.language,
+                "language_score": doc.language_score,
+                "source_id": doc.source_id,
+                "url": doc.url,
+                "published": doc.published,
+                "num_chars": len(doc.text),
+                "num_words": num_words,
+                "content_hash": chash,
+                "dup_cluster": rid,
+                "clean_flags": doc.clean_flags,
+                "chars_removed": doc.chars_removed,
+                "_seq": item.seq,
+                "_file": doc.provenance.file,
+                "_line": doc.provenance.line,
+            }
+            value = row.get(group_by) if group_by else None
+            stats.rows.append(row)
+            stats.keys.append(
+                Keys(
+                    item.seq,
+                    rid,
+                    chash,
+                    len(doc.text),
+                    doc.language,
+                    None if value is None else str(value),
+                    doc.provenance.file,
+                    doc.provenance.line,
+                    doc.signature,
+                    doc.num_shingles,
+                    doc.paragraphs if doc.signature is not None else b"",
+                )
+            )
+
+
+#: The map stage, in order. A new step is one class above and one entry here.
+STEPS: tuple[Step, ...] = (
+    Validate(),
+    Clean(),
+    Tokenise(),
+    CheckNgrams(),
+    TagLanguage(),
+    MinHash(),
+    Containment(),
+    Emit(),
+)
