@@ -19,8 +19,8 @@ import numpy as np
 
 from corpuskit import split as splitting
 from corpuskit.config import NearDupConfig
-from corpuskit.containment import CONTAINED, ContainmentIndex
 from corpuskit.dedup import NearDupIndex
+from corpuskit.dedup.containment import CONTAINED, ContainmentIndex
 from corpuskit.record import Keys
 
 

@@ -108,7 +108,7 @@ class Document:
     id: str = ""
     content_hash: str = ""
     signature: bytes | None = None
-    # For containment (see corpuskit.containment): shingle positions in the text and the
+    # For containment (see corpuskit.dedup.containment): shingle positions in the text and the
     # 8-byte keys of its long paragraphs. Unset when near-duplicate detection is off.
     num_shingles: int = 0
     paragraphs: bytes = b""

@@ -263,7 +263,7 @@ def test_many_copies_in_one_bucket_form_one_cluster(monkeypatch: pytest.MonkeyPa
     rng = random.Random(3)
     words = FERRY.split()
     copies = []
-    for _ in range(3 * dedup._BIG_BUCKET):
+    for _ in range(3 * dedup.index._BIG_BUCKET):
         edited = list(words)
         for _ in range(3):
             edited[rng.randrange(len(edited))] = rng.choice(["harbour", "island", "ferry"])
@@ -284,13 +284,13 @@ def _bucket_sharing_signatures(n: int, seed: int) -> list[bytes]:
 def _spy_on_big_buckets(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Record the size of every bucket that goes through the leader path."""
     sizes: list[int] = []
-    real = dedup._leader_edges
+    real = dedup.index._leader_edges
 
     def spy(matrix: np.ndarray, bucket: np.ndarray, min_matches: int) -> tuple[np.ndarray, ...]:
         sizes.append(len(bucket))
         return real(matrix, bucket, min_matches)
 
-    monkeypatch.setattr(dedup, "_leader_edges", spy)
+    monkeypatch.setattr(dedup.index, "_leader_edges", spy)
     return sizes
 
 
@@ -309,7 +309,7 @@ def test_big_bucket_of_unrelated_signatures_does_not_cluster(
 
 def test_signature_is_rensas_digest_as_little_endian_uint32() -> None:
     toks = TokenBatch.from_texts([FERRY])
-    hashes, _ = dedup._shingle_hashes(toks.hashes, toks.counts, 5)
+    hashes, _ = dedup.minhash._shingle_hashes(toks.hashes, toks.counts, 5)
     digest = rensa.RMinHash.digest_matrix_from_token_hash_sets(
         [hashes.tolist()], CONFIG.num_perm, CONFIG.seed
     ).to_rows()[0]
@@ -320,7 +320,8 @@ def test_signatures_are_identical_in_a_fresh_process() -> None:
     script = textwrap.dedent(
         """
         import json, sys
-        from corpuskit.dedup import NearDupConfig, signatures
+        from corpuskit.config import NearDupConfig
+        from corpuskit.dedup import signatures
         texts = json.load(sys.stdin)
         print(json.dumps([s.hex() for s in signatures(texts, NearDupConfig())]))
         """
@@ -338,7 +339,7 @@ def test_signatures_are_identical_in_a_fresh_process() -> None:
 
 def test_batching_does_not_change_signatures(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tokens, "_CHUNK_CHARS", 500)  # forces many tokenising sub-batches
-    monkeypatch.setattr(dedup, "_CHUNK_TOKENS", 50)  # and many signature sub-batches
+    monkeypatch.setattr(dedup.minhash, "_CHUNK_TOKENS", 50)  # and many signature sub-batches
     assert signatures(ALL_FIXTURES, CONFIG) == ALL_SIGS
     assert [_sig(t) for t in ALL_FIXTURES] == ALL_SIGS
 
@@ -419,8 +420,8 @@ def test_signature_shingles_match_exact_jaccard_shingles() -> None:
     # The vectorised hashing and the string shingles must see the same sets.
     for text in ALL_FIXTURES:
         toks = TokenBatch.from_texts([text])
-        hashes, _ = dedup._shingle_hashes(toks.hashes, toks.counts, 5)
-        assert len(np.unique(hashes)) == len(dedup._shingle_set(text, 5))
+        hashes, _ = dedup.minhash._shingle_hashes(toks.hashes, toks.counts, 5)
+        assert len(np.unique(hashes)) == len(dedup.minhash._shingle_set(text, 5))
 
 
 # --- recall ----------------------------------------------------------------------------------
@@ -632,11 +633,11 @@ def _reference_leader_edges(
 def test_leader_edges_are_exactly_the_leader_rule(
     monkeypatch: pytest.MonkeyPatch, block: int, max_leaders: int
 ) -> None:
-    monkeypatch.setattr(dedup, "_LEADER_BLOCK", block)
-    monkeypatch.setattr(dedup, "_MAX_LEADERS", max_leaders)
+    monkeypatch.setattr(dedup.index, "_LEADER_BLOCK", block)
+    monkeypatch.setattr(dedup.index, "_MAX_LEADERS", max_leaders)
     matrix, _ = _grouped_bucket(groups=5, per_group=12, seed=block * 100 + max_leaders, hug=True)
     bucket = list(range(len(matrix)))
-    left, right, count = dedup._leader_edges(matrix, np.asarray(bucket), CONFIG.min_matches)
+    left, right, count = dedup.index._leader_edges(matrix, np.asarray(bucket), CONFIG.min_matches)
     got = set(zip(left.tolist(), right.tolist(), count.tolist(), strict=True))
     assert len(got) == len(left)  # no edge twice
     assert got == _reference_leader_edges(matrix, bucket, CONFIG.min_matches, block, max_leaders)
@@ -647,14 +648,14 @@ def test_a_member_matching_a_leader_exactly_at_the_bar_does_not_lead(
 ) -> None:
     # H agrees with the leader L on exactly min_matches slots; T is H's twin but agrees with L
     # on fewer. H must join L (not lead), so T starts a group of its own: no (H, T) edge.
-    monkeypatch.setattr(dedup, "_LEADER_BLOCK", 1)
+    monkeypatch.setattr(dedup.index, "_LEADER_BLOCK", 1)
     rng = np.random.default_rng(5)
     lead = rng.integers(0, 2**32 - 1, size=CONFIG.num_perm, dtype=np.uint32)
     h = lead.copy()
     h[CONFIG.min_matches :] += 1
     t = h.copy()
     t[0] += 1
-    left, right, count = dedup._leader_edges(
+    left, right, count = dedup.index._leader_edges(
         np.stack([lead, h, t]), np.arange(3), CONFIG.min_matches
     )
     assert list(zip(left.tolist(), right.tolist(), count.tolist(), strict=True)) == [
@@ -665,8 +666,8 @@ def test_a_member_matching_a_leader_exactly_at_the_bar_does_not_lead(
 def test_groups_sharing_one_big_bucket_cluster_by_group(monkeypatch: pytest.MonkeyPatch) -> None:
     # Five stories whose copies all share one band: the bucket is far over the all-pairs
     # limit, so only the leader path can tell the stories apart.
-    monkeypatch.setattr(dedup, "_LEADER_BLOCK", 7)
-    matrix, labels = _grouped_bucket(groups=5, per_group=3 * dedup._BIG_BUCKET // 5, seed=9)
+    monkeypatch.setattr(dedup.index, "_LEADER_BLOCK", 7)
+    matrix, labels = _grouped_bucket(groups=5, per_group=3 * dedup.index._BIG_BUCKET // 5, seed=9)
     index = NearDupIndex(CONFIG)
     index.add_many(list(range(len(matrix))), [row.astype("<u4").tobytes() for row in matrix])
     expected = sorted(sorted(i for i, g in enumerate(labels) if g == group) for group in range(5))
@@ -675,7 +676,9 @@ def test_groups_sharing_one_big_bucket_cluster_by_group(monkeypatch: pytest.Monk
 
 def test_leader_edges_of_a_bucket_where_nothing_matches_are_empty() -> None:
     matrix, _ = _grouped_bucket(groups=70, per_group=1, seed=4)
-    left, right, count = dedup._leader_edges(matrix, np.arange(len(matrix)), CONFIG.min_matches)
+    left, right, count = dedup.index._leader_edges(
+        matrix, np.arange(len(matrix)), CONFIG.min_matches
+    )
     assert (len(left), len(right), len(count)) == (0, 0, 0)
 
 
@@ -726,11 +729,11 @@ def test_a_short_text_in_a_batch_is_one_shingle_of_its_own_tokens() -> None:
     # text's shingles are exactly its windows.
     texts = [" ".join(f"w{n}x{i}" for i in range(n)) for n in range(1, 8)]
     toks = TokenBatch.from_texts(texts)
-    hashes, offsets = dedup._shingle_hashes(toks.hashes, toks.counts, CONFIG.shingle_size)
+    hashes, offsets = dedup.minhash._shingle_hashes(toks.hashes, toks.counts, CONFIG.shingle_size)
     got = [hashes[offsets[i] : offsets[i + 1]].tolist() for i in range(len(texts))]
     for text, shingles in zip(texts, got, strict=True):
         alone = TokenBatch.from_texts([text])
-        solo, _ = dedup._shingle_hashes(alone.hashes, alone.counts, CONFIG.shingle_size)
+        solo, _ = dedup.minhash._shingle_hashes(alone.hashes, alone.counts, CONFIG.shingle_size)
         n = len(text.split())
         assert shingles == solo.tolist()
         assert len(shingles) == max(n - CONFIG.shingle_size + 1, 1)

@@ -312,8 +312,8 @@ def containment_corpus(n: int, seed: int) -> dict[str, str]:
 
 def test_a_wire_story_and_its_longer_version_are_not_near_duplicates() -> None:
     # What makes containment its own case: the Jaccard is far below the near-dup bar.
-    from corpuskit.containment import estimate_containment
     from corpuskit.dedup import shingle_tokens
+    from corpuskit.dedup.containment import estimate_containment
 
     wire, longer = wire_and_longer(7)
     j = exact_jaccard(wire, longer)
@@ -367,8 +367,8 @@ def test_containment_zero_turns_the_grouping_off_and_the_audit_sees_it(
 
 
 def test_the_audit_reports_an_eval_article_contained_in_a_train_one() -> None:
-    from corpuskit.containment import ContainmentIndex, paragraph_keys
     from corpuskit.dedup import NearDupIndex, signatures
+    from corpuskit.dedup.containment import ContainmentIndex, paragraph_keys
     from corpuskit.tokens import TokenBatch
 
     wire, longer = wire_and_longer(11)
@@ -388,7 +388,7 @@ def test_the_audit_reports_an_eval_article_contained_in_a_train_one() -> None:
 
 
 def test_paragraph_keys_ignore_short_paragraphs_case_and_rewrapping() -> None:
-    from corpuskit.containment import paragraph_keys
+    from corpuskit.dedup.containment import paragraph_keys
 
     long = english_article(5, paragraphs=1)
     rewrapped = long.replace(" ", "\n", 3).replace(" ", ",  ", 2).upper()
@@ -401,7 +401,7 @@ def test_paragraph_keys_ignore_short_paragraphs_case_and_rewrapping() -> None:
 
 
 def test_paragraph_keys_of_a_batch_equal_those_of_each_text() -> None:
-    from corpuskit.containment import PARAGRAPH_MIN_TOKENS, paragraph_keys
+    from corpuskit.dedup.containment import PARAGRAPH_MIN_TOKENS, paragraph_keys
     from corpuskit.tokens import TokenBatch
 
     texts = [english_article(i, paragraphs=i % 4) for i in range(12)] + ["", "Short."]
@@ -414,7 +414,7 @@ def test_paragraph_keys_of_a_batch_equal_those_of_each_text() -> None:
 
 
 def test_a_paragraph_shared_by_many_articles_pairs_none_of_them() -> None:
-    from corpuskit.containment import MAX_POSTING, ContainmentIndex, paragraph_keys
+    from corpuskit.dedup.containment import MAX_POSTING, ContainmentIndex, paragraph_keys
 
     boilerplate = english_article(99, paragraphs=1)
     index = ContainmentIndex()

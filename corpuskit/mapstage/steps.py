@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from corpuskit import dedup, ids, language
 from corpuskit.clean import CleanResult
-from corpuskit.containment import PARAGRAPH_MIN_TOKENS
+from corpuskit.dedup.containment import PARAGRAPH_MIN_TOKENS
 from corpuskit.mapstage.base import Batch, BatchResult, Step
 from corpuskit.record import Document, Keys, Reason
 from corpuskit.tokens import TokenBatch

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from corpuskit.dedup import NearDupIndex
+from corpuskit.dedup.index import NearDupIndex
 from corpuskit.tokens import TokenBatch
 
 I64 = npt.NDArray[np.int64]
