@@ -43,8 +43,11 @@ __all__ = [
 #: Bump whenever tokenisation or token hashing changes: old signatures stop being comparable.
 TOKENIZER_VERSION = 1
 
+# Array types shared by the numeric modules (tokens, dedup).
 U64 = npt.NDArray[np.uint64]
+U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
 
 # Scripts written without spaces between words: one token per character (character n-grams).

@@ -30,13 +30,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from corpuskit.dedup.index import NearDupIndex
-from corpuskit.tokens import TokenBatch
-
-I64 = npt.NDArray[np.int64]
-F64 = npt.NDArray[np.float64]
+from corpuskit.tokens import F64, I64, TokenBatch
 
 #: Containment at or above which two articles are one story for the split (issue 14).
 CONTAINED = 0.8

@@ -17,11 +17,7 @@ import numpy.typing as npt
 
 from corpuskit.config import NearDupConfig
 from corpuskit.dedup.minhash import EMPTY_SLOT, SHINGLE_MUL, estimate_jaccard
-from corpuskit.tokens import fmix64
-
-U64 = npt.NDArray[np.uint64]
-U32 = npt.NDArray[np.uint32]
-I64 = npt.NDArray[np.int64]
+from corpuskit.tokens import I64, U32, U64, fmix64
 
 # Cluster building: buckets larger than this are not compared all-pairs (see NearDupIndex).
 _BIG_BUCKET = 64

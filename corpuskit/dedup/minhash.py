@@ -34,15 +34,10 @@ import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
-import numpy.typing as npt
 import rensa
 
 from corpuskit.config import NearDupConfig
-from corpuskit.tokens import TOKENIZER_VERSION, TokenBatch, fmix64, token_strings
-
-U64 = npt.NDArray[np.uint64]
-U32 = npt.NDArray[np.uint32]
-I64 = npt.NDArray[np.int64]
+from corpuskit.tokens import I64, TOKENIZER_VERSION, U32, U64, TokenBatch, fmix64, token_strings
 
 EMPTY_SLOT = np.uint32(0xFFFFFFFF)
 
