@@ -25,7 +25,7 @@ EXAMPLE_CORPUS = str(Path(__file__).parent / "examples" / "news")
 
 _LAZY = {
     "BuildConfig": "corpuskit.config",
-    "BuildReport": "corpuskit.pipeline",
+    "BuildReport": "corpuskit.report",
     "build": "corpuskit.pipeline",
     "CorpuskitError": "corpuskit.errors",
 }

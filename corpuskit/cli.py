@@ -370,45 +370,7 @@ def build(
     if report_path is not None:
         report_path.write_text(json.dumps(report.to_json(), indent=2, default=str) + "\n")
     if not quiet:
-        click.echo(render_summary(report))
-
-
-def render_summary(report: Any) -> str:
-    """A few lines a person reads after a build."""
-    rejected = sum(report.rejected.values())
-    lines = [
-        f"Built {report.out}  ({report.timings.get('total', 0):.1f} s)",
-        f"  read {report.read:,} = kept {report.kept:,} + duplicates {report.duplicates:,} "
-        f"(exact {report.exact_duplicates:,}, near {report.near_duplicates:,}) "
-        f"+ rejected {rejected:,}",
-        "  splits: " + ", ".join(f"{k} {v:,}" for k, v in report.splits.items()),
-        "  languages: "
-        + (", ".join(f"{k} {v:,}" for k, v in list(report.languages.items())[:8]) or "none"),
-    ]
-    if report.rejected:
-        lines.append(
-            "  rejected: "
-            + ", ".join(
-                f"{k} {v:,}" for k, v in sorted(report.rejected.items(), key=lambda kv: -kv[1])
-            )
-        )
-    if report.files_skipped:
-        lines.append(
-            "  skipped files: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(report.files_skipped.items()))
-        )
-    if report.meta_not_understood:
-        lines.append(
-            "  metadata not understood (set to null, articles kept): "
-            + ", ".join(f"{k} {v}" for k, v in report.meta_not_understood.items())
-        )
-    if report.held:
-        lines.append(
-            f"  held in their published split by --previous: {len(report.held)} "
-            "(their near-duplicate group joined another; listed in --report)"
-        )
-    lines.append(f"  load: datasets.load_dataset({str(report.out)!r})")
-    return "\n".join(lines)
+        click.echo(report.summary())
 
 
 @main.command()
@@ -426,7 +388,7 @@ def verify(path: Path) -> None:
       corpuskit verify dist/news
       corpuskit verify dist/news || echo "rebuild or re-download dist/news"
     """
-    from corpuskit.verify import verify as verify_artifact
+    from corpuskit.output.verify import verify as verify_artifact
 
     result = verify_artifact(path)
     if result.ok:

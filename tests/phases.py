@@ -74,7 +74,8 @@ def install(phase: str, folder: str) -> None:
     import fcntl
     from multiprocessing import forkserver
 
-    from corpuskit import executors, mapstage, outlock
+    from corpuskit import executors, mapstage
+    from corpuskit.output import lock as outlock
 
     os.environ[_ENV_PHASE] = phase
     os.environ[_ENV_DIR] = folder
@@ -95,7 +96,7 @@ def install(phase: str, folder: str) -> None:
             reached("pool-shutdown")
             super().shutdown(*args, **kwargs)
 
-    executors.ProcessPoolExecutor = Pool  # type: ignore[misc]
+    executors.pool.ProcessPoolExecutor = Pool  # type: ignore[misc]
 
     real_flock = fcntl.flock
 

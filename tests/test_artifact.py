@@ -18,11 +18,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from corpuskit import BuildConfig, artifact, build, outlock
+from corpuskit import BuildConfig, build
 from corpuskit.cli import main
 from corpuskit.errors import OutputError
-from corpuskit.outlock import OutputLocked
-from corpuskit.verify import verify
+from corpuskit.output import lock as outlock
+from corpuskit.output import staging as artifact
+from corpuskit.output.lock import OutputLocked
+from corpuskit.output.verify import verify
 
 from .conftest import REPO, english_article, fake_artifact, files_of
 
@@ -201,7 +203,7 @@ def test_wait_builds_once_the_other_build_is_done(tmp_path: Path, articles: Path
 _HOLDER = """
 import sys, time
 from pathlib import Path
-from corpuskit import outlock
+from corpuskit.output import lock as outlock
 with outlock.hold(Path(sys.argv[1]), "out", wait=False):
     print("locked", flush=True)
     time.sleep(600)

@@ -15,7 +15,7 @@ from huggingface_hub import DatasetCard
 
 from corpuskit import BuildConfig, build, schema
 from corpuskit.errors import OutputError
-from corpuskit.pipeline import NothingKept
+from corpuskit.report import NothingKept
 
 from .conftest import FR_PARAS, english_article, files_of, shared
 

@@ -33,9 +33,9 @@ from hypothesis import strategies as st
 from corpuskit import BuildConfig, build
 from corpuskit.config import CleanConfig
 from corpuskit.mapstage import MapState, process_batch
-from corpuskit.pipeline import NothingKept
+from corpuskit.output.verify import verify
 from corpuskit.record import Provenance, RawRecord, Reason
-from corpuskit.verify import verify
+from corpuskit.report import NothingKept
 
 from .conftest import DE_PARAS, EN_WORDS, FR_PARAS, files_of
 

@@ -26,15 +26,17 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from corpuskit import BuildConfig, artifact, build, mapstage, outlock
+from corpuskit import BuildConfig, build, mapstage
 from corpuskit.clean import cleaner as clean_module
 from corpuskit.cli import main
 from corpuskit.config import NearDupConfig, SourceConfig
 from corpuskit.errors import CorpuskitError
 from corpuskit.mapstage import BatchResult, MapState
+from corpuskit.output import lock as outlock
+from corpuskit.output import staging as artifact
+from corpuskit.output.verify import verify
 from corpuskit.record import RawRecord
 from corpuskit.tokens import TokenBatch
-from corpuskit.verify import verify
 
 from . import phases
 from .conftest import REPO, english_article, fake_artifact, files_of

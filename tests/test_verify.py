@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from corpuskit import BuildConfig, build
 from corpuskit.cli import main
 from corpuskit.errors import CorpuskitError
-from corpuskit.verify import ArtifactInvalid, Problem, verify
+from corpuskit.output.verify import ArtifactInvalid, Problem, verify
 
 from .conftest import FR_PARAS, english_article
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from corpuskit import schema
-from corpuskit.writer import ShardWriter, checksums, sha256_file
+from corpuskit.output.writer import ShardWriter, checksums, sha256_file
 
 
 def _row(i: int) -> dict:
@@ -59,7 +59,7 @@ def test_checksums_cover_every_file(tmp_path: Path) -> None:
 
 
 def test_nbytes_measured_per_row_group_equals_the_whole_table(tmp_path: Path) -> None:
-    from corpuskit.writer import arrow_nbytes
+    from corpuskit.output.writer import arrow_nbytes
 
     w = ShardWriter(tmp_path, "rejects", "rejects", schema.REJECT_SCHEMA, shard_bytes=1 << 30)
     for i in range(2500):

@@ -16,12 +16,12 @@ import yaml
 
 from corpuskit import schema
 from corpuskit.layout import DATA_DIR, DUPLICATES_DIR, REJECTS_DIR
-from corpuskit.record import REASON_DOCS, Reason
-from corpuskit.writer import SplitFiles
+from corpuskit.output.writer import SplitFiles
+from corpuskit.report import markdown_table
 
 if TYPE_CHECKING:
     from corpuskit.config import BuildConfig
-    from corpuskit.pipeline import BuildReport
+    from corpuskit.report import BuildReport
 
 SIZE_CATEGORIES = [
     (1_000, "n<1K"),
@@ -109,15 +109,6 @@ def metadata(
     }
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    def cell(v: Any) -> str:
-        return str(v).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _field_rows(fields: tuple[schema.Field, ...]) -> list[tuple[str, str, str]]:
     rows = []
     for f in fields:
@@ -162,7 +153,6 @@ def render(
     meta = metadata(config, report, splits, rejects, duplicates)
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
     name = config.pretty_name or config.name
-    total_rejected = sum(report.rejected.values())
     parts = [f"---\n{front}---\n", f"# {name}\n"]
     parts.append(
         f"{report.kept:,} articles in {len(report.languages)} language(s) from "
@@ -174,7 +164,7 @@ def render(
     parts.append(_how_to_load(config.name, rejects, duplicates))
     parts.append(
         "## Splits\n\n"
-        + _table(
+        + markdown_table(
             ["split", "articles", "files"],
             [(s.name, f"{s.num_examples:,}", len(s.files)) for s in splits],
         )
@@ -207,12 +197,14 @@ def render(
     )
     parts.append(
         "## Fields\n\n"
-        + _table(["field", "type", "meaning"], _field_rows(schema.RECORD_FIELDS))
+        + markdown_table(["field", "type", "meaning"], _field_rows(schema.RECORD_FIELDS))
         + "\n"
     )
     parts.append(
         "## Languages\n\n"
-        + _table(["language", "articles"], [(k, f"{v:,}") for k, v in report.languages.items()])
+        + markdown_table(
+            ["language", "articles"], [(k, f"{v:,}") for k, v in report.languages.items()]
+        )
         + "\n\n"
         + _script_corrections(report)
         + "\n"
@@ -221,12 +213,12 @@ def render(
     more = len(report.sources) - len(shown)
     parts.append(
         "## Sources\n\n"
-        + _table(["source_id", "articles"], [(k, f"{v:,}") for k, v in shown])
+        + markdown_table(["source_id", "articles"], [(k, f"{v:,}") for k, v in shown])
         + (f"\n\n…and {more:,} more sources." if more > 0 else "")
         + "\n"
     )
     parts.append(_limitations())
-    parts.append(_accounting(report, total_rejected))
+    parts.append(report.card_accounting())
     parts.append(_leakage(config, report))
     parts.append(
         "## Reproducibility\n\n"
@@ -264,50 +256,6 @@ def _limitations() -> str:
         "written without spaces (Chinese, Japanese, Thai, Lao, Khmer, Myanmar) as a word, as "
         "the near-duplicate shingles do.\n"
     )
-
-
-def _accounting(report: BuildReport, total_rejected: int) -> str:
-    rows = [
-        ("records read", f"{report.read:,}"),
-        ("kept", f"{report.kept:,}"),
-        ("exact duplicates dropped", f"{report.exact_duplicates:,}"),
-        ("near duplicates dropped", f"{report.near_duplicates:,}"),
-        ("rejected", f"{total_rejected:,}"),
-    ]
-    text = (
-        "## What the build did\n\n" + _table(["stage", "records"], rows) + "\n\n"
-        f"`read = kept + duplicates + rejected`: {report.read:,} = {report.kept:,} + "
-        f"{report.duplicates:,} + {total_rejected:,}."
-    )
-    if report.files_skipped:
-        skipped = ", ".join(f"{k}: {v}" for k, v in sorted(report.files_skipped.items()))
-        text += f" Files that are not articles were skipped ({skipped})."
-    if report.meta_not_understood:
-        fields = ", ".join(
-            f"{k}: {v:,} value{'s' if v != 1 else ''}"
-            for k, v in report.meta_not_understood.items()
-        )
-        text += f" Metadata not understood ({fields}) was set to null; those articles were kept."
-    text += "\n\n### Rejected, by reason\n\n" + _table(
-        ["reason", "records", "meaning"],
-        [
-            (f"`{r.value}`", f"{report.rejected.get(r.value, 0):,}", REASON_DOCS[r])
-            for r in Reason
-            if report.rejected.get(r.value)
-        ]
-        or [("—", "0", "nothing was rejected")],
-    )
-    pct = 100 * report.chars_removed / report.chars_in if report.chars_in else 0.0
-    text += (
-        "\n\n### Cleaning\n\n"
-        + _table(
-            ["step", "articles changed"],
-            [(f"`{k}`", f"{v:,}") for k, v in sorted(report.clean_steps.items())] or [("—", "0")],
-        )
-        + f"\n\nCleaning removed {report.chars_removed:,} of {report.chars_in:,} characters "
-        f"({pct:.1f} %) from the articles that passed cleaning.\n"
-    )
-    return text
 
 
 def _leakage(config: BuildConfig, report: BuildReport) -> str:
@@ -363,7 +311,7 @@ def _leakage(config: BuildConfig, report: BuildReport) -> str:
             )
         )
     return (
-        "## Train/eval leakage\n\n" + _table(["", ""], rows) + "\n\n"
+        "## Train/eval leakage\n\n" + markdown_table(["", ""], rows) + "\n\n"
         "An article whose shingles are at least 80 % contained in another (a wire story and a "
         "longer version that carries it) is kept in the same split as that one, like the "
         "members of a near-duplicate cluster.\n"

@@ -37,9 +37,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpuskit import interrupts, outlock
+from corpuskit import interrupts
 from corpuskit.errors import OutputError
 from corpuskit.layout import LOCK_NAME, MANIFEST, NEW_MARK, OLD_MARK, TMP_MARK, WORK_PREFIX
+from corpuskit.output import lock
 from corpuskit.sources.discover import render_name
 
 #: rename(2) errors that mean "this folder cannot be renamed", not "something is wrong".
@@ -209,7 +210,7 @@ def check_replaceable(target: Target, force: bool) -> None:
 
 def remove_stale(out: Path) -> list[Path]:
     """Clean up after killed builds of ``out`` (absolute, links resolved). Call it only
-    while holding the folder's lock (``outlock.hold``): it takes every leftover for a dead
+    while holding the folder's lock (``lock.hold``): it takes every leftover for a dead
     build's.
 
     Beside the folder: an "old" folder is the previous artifact moved aside for the final
@@ -297,7 +298,7 @@ def staging(
         target.path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create {target.path.parent}: {exc.strerror}") from exc
-    with outlock.hold(target.lock_file, str(target.given), wait):
+    with lock.hold(target.lock_file, str(target.given), wait):
         remove_stale(target.path)  # first: it may restore an artifact the check must see
         check_replaceable(target, force)
         if target.in_place:

@@ -1,9 +1,8 @@
-"""Executors run the map stage over batches; stages never know which one runs them.
+"""The local process pool: workers that each build the map state once and run batches.
 
-Both executors take a picklable *factory* that builds the per-worker state once (a cleaner
-with compiled rules, a language detector) and a pure function ``fn(state, batch)``; both
-yield results in submission order, so the build is the same with ``--jobs 1`` and
-``--jobs 8``. Work in flight is bounded, so memory stays flat whatever the corpus size.
+Up to ``2 * jobs`` batches are in flight; results come back in submission order. Workers
+ignore Ctrl-C (the build process handles it), end when the build process is gone, and
+hand results back through a spool file, not the pipe (see ``_run``).
 """
 
 from __future__ import annotations
@@ -21,33 +20,15 @@ from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import forkserver, resource_tracker
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from corpuskit import interrupts
 from corpuskit.errors import CorpuskitError
+from corpuskit.executors.inline import InlineExecutor
 from corpuskit.procs import process_alive
 
 B = TypeVar("B")
 R = TypeVar("R")
-
-
-class Executor(Protocol):
-    def map(
-        self, factory: Callable[[], Any], fn: Callable[[Any, B], R], batches: Iterable[B]
-    ) -> Generator[R, None, None]:
-        """Results in submission order; ``close()`` stops the work still in flight."""
-        ...
-
-
-class InlineExecutor:
-    """Runs every batch in this process: simplest to debug, no pickling."""
-
-    def map(
-        self, factory: Callable[[], Any], fn: Callable[[Any, B], R], batches: Iterable[B]
-    ) -> Generator[R, None, None]:
-        state = factory()
-        for batch in batches:
-            yield fn(state, batch)
 
 
 _worker_state: dict[str, Any] = {}
@@ -177,7 +158,3 @@ def _start_forkserver() -> None:
         resource_tracker.ensure_running()
         with interrupts.blocked_for_children():
             forkserver.ensure_running()
-
-
-def make_executor(jobs: int) -> Executor:
-    return InlineExecutor() if jobs <= 1 else PoolExecutor(jobs)

@@ -29,11 +29,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpuskit.artifact import walk
 from corpuskit.errors import CorpuskitError
 from corpuskit.layout import CARD, DATA_DIR, DUPLICATES_DIR, MANIFEST, REJECTS_DIR
+from corpuskit.output.staging import walk
+from corpuskit.output.writer import sha256_file
 from corpuskit.sources.discover import render_name
-from corpuskit.writer import sha256_file
 
 
 @dataclass(frozen=True, order=True)

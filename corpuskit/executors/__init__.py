@@ -1,0 +1,20 @@
+"""Executors run the map stage over batches; stages never know which one runs them.
+
+Both executors take a picklable *factory* that builds the per-worker state once (a cleaner
+with compiled rules, a language detector) and a pure function ``fn(state, batch)``; both
+yield results in submission order, so the build is the same with ``--jobs 1`` and
+``--jobs 8``. Work in flight is bounded, so memory stays flat whatever the corpus size.
+"""
+
+from __future__ import annotations
+
+from corpuskit.executors.base import Executor
+from corpuskit.executors.inline import InlineExecutor
+from corpuskit.executors.pool import PoolExecutor
+
+__all__ = ["Executor", "InlineExecutor", "PoolExecutor", "make_executor"]
+
+
+def make_executor(jobs: int) -> Executor:
+    """The pool for ``jobs`` > 1, else the inline executor."""
+    return InlineExecutor() if jobs <= 1 else PoolExecutor(jobs)

@@ -1,0 +1,112 @@
+"""The manifest (``corpuskit.json``): how the artifact was made, what it holds, checksums.
+
+Also reads what an earlier artifact published (``--previous``): the split of every id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from corpuskit.config import BuildConfig
+from corpuskit.layout import DATA_DIR, MANIFEST
+from corpuskit.output.writer import SplitFiles, checksums, sha256_file
+from corpuskit.plan import Plan
+from corpuskit.report import BuildReport
+from corpuskit.sources import SourceStats
+from corpuskit.split import SPLITS
+
+#: Distributions whose versions shape the output; the manifest records each.
+VERSIONED = (
+    "corpuskit",
+    "datasets",
+    "pyarrow",
+    "langdetect",
+    "langdetect-rs",
+    "ftfy",
+    "selectolax",
+    "rensa",
+    "charset-normalizer",
+)
+
+
+def read_pins(previous: str | os.PathLike[str]) -> dict[str, str]:
+    """id → split of every record published in an earlier artifact."""
+    pins: dict[str, str] = {}
+    for path in sorted(Path(previous, DATA_DIR).glob("*.parquet")):
+        split = path.name.split("-", 1)[0]
+        if split not in SPLITS:
+            continue
+        for batch in pq.ParquetFile(path).iter_batches(columns=["id"], batch_size=65536):
+            for rid in batch.column(0).to_pylist():
+                pins[rid] = split
+    return pins
+
+
+def versions(engine: str) -> dict[str, str]:
+    """Python, the language engine and every VERSIONED distribution's version."""
+    out = {"python": platform.python_version(), "language_engine": engine}
+    for dist in VERSIONED:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def write_manifest(
+    folder: Path,
+    config: BuildConfig,
+    report: BuildReport,
+    stats: SourceStats,
+    split_files: Sequence[SplitFiles],
+    plan: Plan,
+) -> None:
+    """Write ``folder/corpuskit.json``; every other file of the artifact must exist already
+    (their checksums are part of it). ``built_at`` only when SOURCE_DATE_EPOCH is set, so
+    the manifest is otherwise byte-identical between builds."""
+    manifest: dict[str, Any] = {
+        "name": config.name,
+        "config": config.to_manifest(),
+        "versions": versions(report.language_engine),
+        "inputs": {
+            "files": [
+                {"path": f.path, "bytes": f.size, "sha256": f.sha256}
+                for f in sorted(stats.inputs, key=lambda f: f.path)
+            ],
+            "skipped": dict(sorted(stats.files_skipped.items())),
+        },
+        "counts": report.counts,
+        # field -> values set to null because they could not be read; the articles stayed
+        "metadata_not_understood": report.meta_not_understood,
+        "duplicates": {
+            "exact": report.exact_duplicates,
+            "near": report.near_duplicates,
+            "clusters": report.clusters,
+            "audit": report.audit,
+        },
+        "splits": {s.name: s.num_examples for s in split_files},
+        "files": checksums(folder),
+    }
+    if config.previous:
+        manifest["previous"] = {
+            "manifest_sha256": sha256_file(Path(config.previous) / MANIFEST),
+            "pinned_groups": report.split_pinned,
+            "held": len(plan.held),
+            "conflicts": report.split_conflicts,
+        }
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        manifest["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch)))
+    (folder / MANIFEST).write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False, default=str) + "\n",
+        encoding="utf-8",
+    )

@@ -1,0 +1,247 @@
+"""The build report: what every stage counted, and every rendering of it.
+
+``BuildReport`` is filled stage by stage (:meth:`BuildReport.add_batch` per map-stage
+batch, :meth:`~BuildReport.finish_map`, :meth:`~BuildReport.add_plan`, then the write
+stage's counts) and rendered here only: the terminal summary (:meth:`~BuildReport.summary`),
+the JSON of ``--report`` (:meth:`~BuildReport.to_json`), the card's accounting section
+(:meth:`~BuildReport.card_accounting`) and the error when nothing was kept
+(:class:`NothingKept`). ``counts`` is the accounting the manifest records and the tests
+check: ``read = kept + duplicates + rejected``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from corpuskit.errors import CorpuskitError
+from corpuskit.record import REASON_DOCS, Reason
+
+if TYPE_CHECKING:
+    from corpuskit.mapstage.base import BatchResult
+    from corpuskit.plan import Plan
+    from corpuskit.sources.base import SourceStats
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub-flavoured Markdown table; ``|`` and line breaks in cells are escaped."""
+
+    def cell(v: Any) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _add(total: dict[str, Any], more: Mapping[str, Any]) -> None:
+    for key, value in more.items():
+        total[key] = total.get(key, 0) + value
+
+
+class NothingKept(CorpuskitError):
+    """Every record was rejected or dropped: there is no dataset to write."""
+
+    def __init__(self, report: BuildReport):
+        super().__init__(
+            f"no article was kept out of {report.read:,} records read (rejected: "
+            f"{report.rejects_by_count() or 'none'}; duplicates: {report.duplicates:,}); "
+            "nothing was written. Check --text-field, --min-chars and --languages"
+            + (
+                f"; {sum(report.files_skipped.values())} files were skipped as not articles "
+                f"({', '.join(sorted(report.files_skipped))})"
+                if report.files_skipped
+                else ""
+            )
+        )
+
+
+@dataclass
+class BuildReport:
+    """Everything a build counted. ``counts`` is the accounting the tests check."""
+
+    name: str
+    out: str
+    read: int = 0
+    kept: int = 0
+    exact_duplicates: int = 0
+    near_duplicates: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    splits: dict[str, int] = field(default_factory=dict)
+    languages: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, int] = field(default_factory=dict)
+    clean_steps: dict[str, int] = field(default_factory=dict)
+    chars_in: int = 0
+    chars_removed: int = 0
+    files_read: int = 0
+    files_skipped: dict[str, int] = field(default_factory=dict)
+    clusters: int = 0
+    clustered_records: int = 0
+    split_forced: int = 0
+    split_pinned: int = 0
+    split_conflicts: int = 0
+    held: list[tuple[str, str, str]] = field(default_factory=list)
+    audit: dict[str, Any] = field(default_factory=dict)
+    source_rule_misses: int = 0
+    meta_not_understood: dict[str, int] = field(default_factory=dict)
+    language_corrections: dict[str, int] = field(default_factory=dict)
+    index_bytes: int = 0
+    language_engine: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    # Seconds per map-stage step, summed over batches (reported as timings["map.STEP"]).
+    _map_seconds: dict[str, float] = field(default_factory=dict, repr=False)
+
+    @property
+    def duplicates(self) -> int:
+        return self.exact_duplicates + self.near_duplicates
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "kept": self.kept,
+            "duplicates": self.duplicates,
+            "rejected": dict(sorted(self.rejected.items())),
+        }
+
+    def balanced(self) -> bool:
+        return self.read == self.kept + self.duplicates + sum(self.rejected.values())
+
+    def rejects_by_count(self) -> str:
+        """'too_short 12, empty 3': reject reasons, most frequent first."""
+        ranked = sorted(self.rejected.items(), key=lambda kv: -kv[1])
+        return ", ".join(f"{k} {v:,}" for k, v in ranked)
+
+    # ------------------------------------------------------------------------------------
+    # Filling the report, stage by stage
+
+    def add_batch(self, result: BatchResult) -> None:
+        """Count one map-stage batch's rejects and statistics (rows are counted later,
+        by the write stage, once duplicates are known)."""
+        for reject in result.rejects:
+            reason = str(reject.reason)
+            self.rejected[reason] = self.rejected.get(reason, 0) + 1
+        _add(self.clean_steps, result.clean_steps)
+        self.chars_in += result.chars_in
+        self.chars_removed += result.chars_removed
+        self.source_rule_misses += result.source_rule_misses
+        _add(self.meta_not_understood, result.meta_not_understood)
+        _add(self.language_corrections, result.language_corrections)
+        _add(self._map_seconds, result.seconds)
+        self.language_engine = result.language_engine
+
+    def finish_map(self, stats: SourceStats, seconds: float) -> None:
+        """What the sources counted, and the map stage's time (in total and per step)."""
+        self.read = stats.records
+        self.files_read = stats.files_read
+        self.files_skipped = dict(stats.files_skipped)
+        self.meta_not_understood = dict(sorted(self.meta_not_understood.items()))
+        self.language_corrections = dict(sorted(self.language_corrections.items()))
+        self.timings["map"] = seconds
+        self.timings.update({f"map.{k}": v for k, v in self._map_seconds.items()})
+
+    def add_plan(self, plan: Plan) -> None:
+        """What the global stage decided: duplicates, clusters, the split, the audit."""
+        self.exact_duplicates = plan.exact_duplicates
+        self.near_duplicates = plan.near_duplicates
+        self.clusters = plan.clusters
+        self.clustered_records = plan.clustered_records
+        self.index_bytes = plan.index_bytes
+        self.held = sorted(plan.held)
+        if plan.split_plan is not None:
+            self.split_forced = len(plan.split_plan.forced)
+            self.split_pinned = plan.split_plan.pinned
+            self.split_conflicts = len(plan.split_plan.conflicts)
+        if plan.audit is not None:
+            self.audit = dict(plan.audit.__dict__)
+
+    # ------------------------------------------------------------------------------------
+    # Renderings
+
+    def to_json(self) -> dict[str, Any]:
+        """Every field, for ``--report`` (``counts`` added; private tallies left out)."""
+        data = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        data["counts"] = self.counts
+        return data
+
+    def summary(self) -> str:
+        """A few lines a person reads after a build (the CLI prints them)."""
+        report = self
+        rejected = sum(report.rejected.values())
+        lines = [
+            f"Built {report.out}  ({report.timings.get('total', 0):.1f} s)",
+            f"  read {report.read:,} = kept {report.kept:,} + duplicates {report.duplicates:,} "
+            f"(exact {report.exact_duplicates:,}, near {report.near_duplicates:,}) "
+            f"+ rejected {rejected:,}",
+            "  splits: " + ", ".join(f"{k} {v:,}" for k, v in report.splits.items()),
+            "  languages: "
+            + (", ".join(f"{k} {v:,}" for k, v in list(report.languages.items())[:8]) or "none"),
+        ]
+        if report.rejected:
+            lines.append("  rejected: " + report.rejects_by_count())
+        if report.files_skipped:
+            lines.append(
+                "  skipped files: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(report.files_skipped.items()))
+            )
+        if report.meta_not_understood:
+            lines.append(
+                "  metadata not understood (set to null, articles kept): "
+                + ", ".join(f"{k} {v}" for k, v in report.meta_not_understood.items())
+            )
+        if report.held:
+            lines.append(
+                f"  held in their published split by --previous: {len(report.held)} "
+                "(their near-duplicate group joined another; listed in --report)"
+            )
+        lines.append(f"  load: datasets.load_dataset({str(report.out)!r})")
+        return "\n".join(lines)
+
+    def card_accounting(self) -> str:
+        """The card's "What the build did" section: the accounting, rejects, cleaning."""
+        report, total_rejected = self, sum(self.rejected.values())
+        rows = [
+            ("records read", f"{report.read:,}"),
+            ("kept", f"{report.kept:,}"),
+            ("exact duplicates dropped", f"{report.exact_duplicates:,}"),
+            ("near duplicates dropped", f"{report.near_duplicates:,}"),
+            ("rejected", f"{total_rejected:,}"),
+        ]
+        text = (
+            "## What the build did\n\n" + markdown_table(["stage", "records"], rows) + "\n\n"
+            f"`read = kept + duplicates + rejected`: {report.read:,} = {report.kept:,} + "
+            f"{report.duplicates:,} + {total_rejected:,}."
+        )
+        if report.files_skipped:
+            skipped = ", ".join(f"{k}: {v}" for k, v in sorted(report.files_skipped.items()))
+            text += f" Files that are not articles were skipped ({skipped})."
+        if report.meta_not_understood:
+            fields = ", ".join(
+                f"{k}: {v:,} value{'s' if v != 1 else ''}"
+                for k, v in report.meta_not_understood.items()
+            )
+            text += (
+                f" Metadata not understood ({fields}) was set to null; those articles were kept."
+            )
+        text += "\n\n### Rejected, by reason\n\n" + markdown_table(
+            ["reason", "records", "meaning"],
+            [
+                (f"`{r.value}`", f"{report.rejected.get(r.value, 0):,}", REASON_DOCS[r])
+                for r in Reason
+                if report.rejected.get(r.value)
+            ]
+            or [("—", "0", "nothing was rejected")],
+        )
+        pct = 100 * report.chars_removed / report.chars_in if report.chars_in else 0.0
+        text += (
+            "\n\n### Cleaning\n\n"
+            + markdown_table(
+                ["step", "articles changed"],
+                [(f"`{k}`", f"{v:,}") for k, v in sorted(report.clean_steps.items())]
+                or [("—", "0")],
+            )
+            + f"\n\nCleaning removed {report.chars_removed:,} of {report.chars_in:,} characters "
+            f"({pct:.1f} %) from the articles that passed cleaning.\n"
+        )
+        return text
