@@ -12,16 +12,15 @@ import re
 from dataclasses import dataclass, field
 
 from corpuskit.config import check_source_id_rule
-
-_EXTENSIONS = (".jsonl.gz", ".ndjson.gz", ".jsonl", ".ndjson", ".txt", ".csv", ".parquet")
+from corpuskit.sources.formats import strip_suffix
 
 
 def stem(path: str) -> str:
+    """The file name without its input format's ending (else without its last extension)."""
     name = path.rsplit("/", 1)[-1]
-    lower = name.lower()
-    for ext in _EXTENSIONS:
-        if lower.endswith(ext):
-            return name[: -len(ext)] or name
+    stripped = strip_suffix(name)
+    if stripped is not None:
+        return stripped
     return name.rsplit(".", 1)[0] if "." in name.strip(".") else name
 
 

@@ -1239,3 +1239,23 @@ def test_a_long_shift_jis_jsonl_file_is_read_as_shift_jis(tmp_path: Path) -> Non
         got = records(read(tmp_path / f"d{pad}.jsonl"))
         assert [r.text for r in got] == texts
         assert {r.encoding for r in got} == {"cp932"}
+
+
+def test_every_registered_format_has_an_importable_reader_and_distinct_suffixes() -> None:
+    from corpuskit.sources import formats
+
+    suffixes = [s for f in formats.FORMATS for s in f.suffixes]
+    assert len(suffixes) == len(set(suffixes))
+    for fmt in formats.FORMATS:
+        assert callable(formats.reader(fmt.name))
+        assert all(s == s.lower() and s.startswith(".") for s in fmt.suffixes)
+
+
+def test_the_stem_rule_strips_exactly_the_registered_endings() -> None:
+    from corpuskit.sourceid import stem
+    from corpuskit.sources import formats
+
+    for fmt in formats.FORMATS:
+        for suffix in fmt.suffixes:
+            assert stem(f"feeds/site-a{suffix.upper()}") == "site-a"
+    assert stem("feeds/site-a.json") == "site-a"  # not an input format: last extension

@@ -25,19 +25,15 @@ from corpuskit.config import SourceConfig
 from corpuskit.errors import SourceError
 from corpuskit.record import Provenance, RawRecord, Reason, Reject
 from corpuskit.sources.base import MAX_REJECT_TEXT, InputFile, SourceStats, bad_file
-from corpuskit.sources.csv import read_csv
 from corpuskit.sources.discover import (
-    FORMATS,
     InputPath,
     check_paths,
     describe_special,
     file_input,
     walk_folder,
 )
-from corpuskit.sources.jsonl import read_jsonl
-from corpuskit.sources.parquet import read_parquet
+from corpuskit.sources.formats import FORMATS, OpenedFile, reader
 from corpuskit.sources.streams import HashingReader, os_error_text
-from corpuskit.sources.text import read_text
 
 __all__ = [
     "FORMATS",
@@ -110,31 +106,22 @@ def _read_one(
     except OSError as exc:
         yield bad_file(config, Reason.UNREADABLE, f"cannot open: {os_error_text(exc)}", provenance)
         return
-    reader = HashingReader(raw)
+    stream = HashingReader(raw)
     try:
-        if item.fmt == "text":
-            yield from read_text(reader, item.display, config)
-        elif item.fmt == "jsonl":
-            compressed = item.path.lower().endswith(".gz")
-            yield from read_jsonl(reader, item.display, config, compressed)
-        elif item.fmt == "csv":
-            yield from read_csv(reader, item.display, config)
-        elif item.fmt == "parquet":
-            yield from read_parquet(reader, raw, item.display, config)
-        else:  # pragma: no cover - discover only produces the formats above
-            raise SourceError(f"{item.display}: no reader for format {item.fmt!r}")
-        reader.drain()
+        read = reader(item.fmt)
+        yield from read(OpenedFile(stream, raw, item.display, item.path), config)
+        stream.drain()
     except OSError as exc:
         # JSONL/CSV turn read errors into rejects themselves; this catches .txt reads and
         # the Parquet hash pass.
         yield bad_file(
             config,
             Reason.UNREADABLE,
-            f"read error after {reader.size:,} bytes: {os_error_text(exc)}",
+            f"read error after {stream.size:,} bytes: {os_error_text(exc)}",
             provenance,
         )
         return
     finally:
         raw.close()
-    stats.inputs.append(InputFile(item.display, reader.size, reader.hexdigest()))
+    stats.inputs.append(InputFile(item.display, stream.size, stream.hexdigest()))
     stats.files_read += 1

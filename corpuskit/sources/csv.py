@@ -25,8 +25,9 @@ from corpuskit.sources.base import (
     preview_text,
 )
 from corpuskit.sources.decode import DecodeFailure, LineDecoder
+from corpuskit.sources.formats import OpenedFile
 from corpuskit.sources.lines import open_lines
-from corpuskit.sources.streams import HashingReader, Line, StreamBroken
+from corpuskit.sources.streams import Line, StreamBroken
 
 DELIMITERS = (",", ";", "\t", "|")
 
@@ -85,10 +86,9 @@ class _Feed:
         return unusual[0] if unusual else (used[0] if used else None)
 
 
-def read_csv(
-    reader: HashingReader, display: str, config: SourceConfig
-) -> Iterator[RawRecord | Reject]:
+def read_csv(source: OpenedFile, config: SourceConfig) -> Iterator[RawRecord | Reject]:
     """Records and rejects of one CSV file, in row order."""
+    reader, display = source.reader, source.display
     file_prov = Provenance(display)
     try:
         opened = open_lines(reader, config.max_record_bytes)

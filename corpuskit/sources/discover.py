@@ -14,19 +14,8 @@ from dataclasses import dataclass
 
 from corpuskit.errors import SourceError
 from corpuskit.sources.base import SourceStats
+from corpuskit.sources.formats import SUPPORTED, detect_format
 from corpuskit.sources.streams import os_error_text
-
-#: Recognised name endings and their format; compound endings are checked first.
-FORMATS: dict[str, str] = {
-    ".jsonl.gz": "jsonl",
-    ".ndjson.gz": "jsonl",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".txt": "text",
-    ".csv": "csv",
-    ".parquet": "parquet",
-}
-SUPPORTED = ", ".join(FORMATS)
 
 
 @dataclass(frozen=True)
@@ -37,15 +26,6 @@ class InputPath:
     display: str
     fmt: str
     error: str | None = None
-
-
-def detect_format(name: str) -> str | None:
-    """The reader for a file name (case-insensitive), or None if it is not an input."""
-    lower = name.lower()
-    for ending, fmt in FORMATS.items():
-        if lower.endswith(ending) and len(lower) > len(ending):
-            return fmt
-    return None
 
 
 def skip_key(name: str) -> str:
@@ -108,7 +88,7 @@ def file_input(path: str) -> InputPath:
     name = os.path.basename(path)
     fmt = detect_format(name)
     assert fmt is not None  # check_paths guarantees it
-    return InputPath(path, render_name(name), fmt)
+    return InputPath(path, render_name(name), fmt.name)
 
 
 def walk_folder(root: str, stats: SourceStats) -> Iterator[InputPath]:
@@ -168,7 +148,7 @@ def walk_folder(root: str, stats: SourceStats) -> Iterator[InputPath]:
         if fmt is None:
             stats.skip(skip_key(name))
             continue
-        yield InputPath(entry.path, display(child_rel), fmt)
+        yield InputPath(entry.path, display(child_rel), fmt.name)
 
 
 def _list(folder: str) -> list[os.DirEntry[str]] | str:

@@ -23,8 +23,9 @@ from corpuskit.sources.base import (
     type_name,
 )
 from corpuskit.sources.decode import DecodeFailure, LineDecoder
+from corpuskit.sources.formats import OpenedFile
 from corpuskit.sources.lines import open_lines
-from corpuskit.sources.streams import HashingReader, Line, StreamBroken
+from corpuskit.sources.streams import Line, StreamBroken
 
 # A JSON escape of a UTF-16 surrogate: the only way a JSON line yields a lone surrogate,
 # which no UTF-8 writer accepts.
@@ -32,10 +33,11 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-def read_jsonl(
-    reader: HashingReader, display: str, config: SourceConfig, compressed: bool
-) -> Iterator[RawRecord | Reject]:
-    """Records and rejects of one JSONL file, in line order."""
+def read_jsonl(source: OpenedFile, config: SourceConfig) -> Iterator[RawRecord | Reject]:
+    """Records and rejects of one JSONL file (gzip-compressed if its name ends in .gz), in
+    line order."""
+    reader, display = source.reader, source.display
+    compressed = source.path.lower().endswith(".gz")
     stream = gzip.GzipFile(fileobj=reader, mode="rb") if compressed else reader
     file_prov = Provenance(display)
     try:

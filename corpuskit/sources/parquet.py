@@ -9,7 +9,6 @@ text and metadata columns are then read, a batch at a time.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,15 +26,15 @@ from corpuskit.sources.base import (
     preview_text,
 )
 from corpuskit.sources.decode import Decoded, decode_bytes
-from corpuskit.sources.streams import PREVIEW_BYTES, HashingReader
+from corpuskit.sources.formats import OpenedFile
+from corpuskit.sources.streams import PREVIEW_BYTES
 
 BATCH_ROWS = 1024
 
 
-def read_parquet(
-    reader: HashingReader, raw: io.BufferedIOBase, display: str, config: SourceConfig
-) -> Iterator[RawRecord | Reject]:
+def read_parquet(source: OpenedFile, config: SourceConfig) -> Iterator[RawRecord | Reject]:
     """Records and rejects of one Parquet file, in row order."""
+    reader, raw, display = source.reader, source.raw, source.display
     file_prov = Provenance(display)
     reader.drain()
     raw.seek(0)

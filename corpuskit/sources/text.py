@@ -15,17 +15,17 @@ from corpuskit.sources.decode import (
     sniff_wide,
     too_many_nuls,
 )
-from corpuskit.sources.streams import PREVIEW_BYTES, HashingReader
+from corpuskit.sources.formats import OpenedFile
+from corpuskit.sources.streams import PREVIEW_BYTES
 
 
-def read_text(
-    reader: HashingReader, display: str, config: SourceConfig
-) -> Iterator[RawRecord | Reject]:
+def read_text(source: OpenedFile, config: SourceConfig) -> Iterator[RawRecord | Reject]:
     """One record (or one Reject) per file.
 
     Reads at most max_record_bytes + 1 bytes into memory; a bigger file is TOO_LONG and
     the rest is only streamed through the hash.
     """
+    reader, display = source.reader, source.display
     provenance = Provenance(display)
     data = reader.read_up_to(config.max_record_bytes + 1)
     if len(data) > config.max_record_bytes:
