@@ -82,3 +82,11 @@ def blocked_for_children() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def ignore_interrupts() -> None:
+    """In a worker process: ignore Ctrl-C for good. Interrupts are the build process's to
+    handle (it stops the pool and removes the temporary folder); an idle worker hit by
+    SIGINT would only print a KeyboardInterrupt traceback under the CLI's one-line message.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

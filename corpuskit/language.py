@@ -60,34 +60,28 @@ class LangdetectReference:
 
 
 class LangdetectRs:
-    """langdetect-rs: the same answers as langdetect, batched across cores without the GIL."""
+    """langdetect-rs: the same answers as langdetect, batched across cores without the GIL.
+
+    Only langdetect-rs's public API: ``detect_langs_batch`` with the seed set the way
+    langdetect documents it (``DetectorFactory.seed``, a class attribute, so process-wide).
+    The seed is set again before every batch, so detectors with different seeds in one
+    process each get their own; the stage never detects from two threads at once.
+    """
 
     engine = "langdetect-rs"
 
     def __init__(self, seed: int) -> None:
-        from langdetect_rs._seed import seed_state
-        from langdetect_rs.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+        import langdetect_rs
 
         self._seed = seed
-        self._factory = DetectorFactory()
-        self._factory.load_profile(PROFILES_DIRECTORY)
-        self._factory.seed = seed
-        self._state = seed_state(seed)
-        # The batch entry point lives on the factory's core; the module-level helper would
-        # use (and need us to mutate) langdetect-rs's global factory instead.
-        self._batch = getattr(self._factory, "_core", None)
+        self._detect = langdetect_rs.detect_langs_batch
+        self._factory = langdetect_rs.DetectorFactory
+        self.detect_batch([])  # loads the language profiles now, once per worker
 
     def detect_batch(self, texts: Sequence[str]) -> list[Guess | None]:
-        texts = list(texts)
-        if self._batch is not None and hasattr(self._batch, "detect_langs_batch"):
-            results = self._batch.detect_langs_batch(texts, self._state)
-            return [None if not r else (r[0][0], r[0][1]) for r in results]
-        return self._one_by_one(texts)
-
-    def _one_by_one(self, texts: list[str]) -> list[Guess | None]:
-        from langdetect_rs import LangDetectException
-
-        return _detect_each(self._factory, texts, LangDetectException)
+        self._factory.seed = self._seed
+        results = self._detect(list(texts))
+        return [None if not r else (r[0].lang, r[0].prob) for r in results]
 
     def __getstate__(self) -> dict[str, Any]:
         return {"seed": self._seed}

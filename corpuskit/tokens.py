@@ -27,6 +27,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -113,7 +114,7 @@ def fmix64(x: U64) -> U64:
     x = x * _FMIX_C1
     x = x ^ (x >> _S33)
     x = x * _FMIX_C2
-    return x ^ (x >> _S33)
+    return cast(U64, x ^ (x >> _S33))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ documents the format). A rule author edits that file; this module only reads it.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -14,10 +15,10 @@ from pathlib import Path
 
 from corpuskit.errors import ConfigError
 
-try:  # Python 3.11+
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 
 PACKAGED_RULES = "rules/boilerplate.toml"

@@ -13,7 +13,6 @@ inside another, by paragraph keys and shingle counts).
 
 from corpuskit.dedup.index import AuditResult, NearDupIndex
 from corpuskit.dedup.minhash import (
-    TOKENIZER_VERSION,
     estimate_jaccard,
     exact_jaccard,
     shingle_tokens,
@@ -21,6 +20,7 @@ from corpuskit.dedup.minhash import (
     signatures,
     signatures_from_tokens,
 )
+from corpuskit.tokens import TOKENIZER_VERSION
 
 __all__ = [
     "TOKENIZER_VERSION",

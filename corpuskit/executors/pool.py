@@ -11,7 +11,6 @@ import itertools
 import multiprocessing
 import os
 import pickle
-import signal
 import tempfile
 import threading
 import time
@@ -31,15 +30,15 @@ B = TypeVar("B")
 R = TypeVar("R")
 
 
+# The map state of this worker process, built once by _init_worker: a pool worker runs
+# many batches and only a module-level name outlives one task.
 _worker_state: dict[str, Any] = {}
 
 
 def _init_worker(factory: Callable[[], Any], build_pid: int) -> None:
     # Ctrl-C reaches the whole process group; workers are started with SIGINT blocked
-    # (see _start_forkserver) and ignore it too. Interrupts are the parent's to handle (it
-    # stops the pool and removes the temporary folder); an idle worker hit by SIGINT
-    # would only print a KeyboardInterrupt traceback under the CLI's one-line message.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # (see _start_forkserver) and ignore it too.
+    interrupts.ignore_interrupts()
     # Each worker is one core; a native library fanning out to all cores inside every
     # worker would oversubscribe the machine.
     os.environ.setdefault("RAYON_NUM_THREADS", "1")

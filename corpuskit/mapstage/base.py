@@ -26,9 +26,9 @@ from __future__ import annotations
 import time
 import traceback
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from corpuskit.record import Document, Keys, Provenance, RawRecord, Reason, Reject
 from corpuskit.tokens import TokenBatch
@@ -133,7 +133,11 @@ def internal_error(exc: BaseException, prov: Provenance, text: str | None) -> Re
     return make_reject(Reason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}{at}", prov, text, None)
 
 
-class Step:
+#: What a step's compute returns for a batch: one result per item (a list, or a TokenBatch).
+Results = TypeVar("Results", bound=Sized)
+
+
+class Step(Generic[Results]):
     """One map-stage step; subclasses set ``timing`` and implement compute and apply."""
 
     #: The key of ``BatchResult.seconds`` this step's time is added to.
@@ -143,25 +147,25 @@ class Step:
         """Whether the step has anything to do for this batch (default: it has items)."""
         return bool(batch.items)
 
-    def compute(self, state: Any, batch: Batch) -> Sequence[Any]:
+    def compute(self, state: Any, batch: Batch) -> Results:
         """One result per item of ``batch``; no side effects (see the module docstring)."""
         raise NotImplementedError
 
-    def merge(self, parts: list[Sequence[Any]]) -> Sequence[Any]:
-        """Join the results of consecutive parts of a batch (default: one list)."""
-        return [result for part in parts for result in part]
+    def merge(self, parts: list[Results]) -> Results:
+        """Join the results of consecutive parts of a batch (default: lists, joined)."""
+        return cast(Results, [result for part in parts for result in cast(list[Any], part)])
 
-    def recover(self, exc: Exception) -> Sequence[Any] | None:
+    def recover(self, exc: Exception) -> Results | None:
         """The result for an item whose ``compute`` raised alone; None (the default) makes
         it an ``internal_error`` reject."""
         return None
 
-    def apply(self, state: Any, batch: Batch, results: Sequence[Any], stats: BatchResult) -> None:
+    def apply(self, state: Any, batch: Batch, results: Results, stats: BatchResult) -> None:
         """Store ``results`` (one per item) in the batch, reject items, count."""
         raise NotImplementedError
 
 
-def run_step(step: Step, state: Any, batch: Batch, stats: BatchResult) -> None:
+def run_step(step: Step[Any], state: Any, batch: Batch, stats: BatchResult) -> None:
     """Run ``step`` over ``batch`` with failure isolation and timing (module docstring)."""
     t0 = time.perf_counter()
     if step.active(state, batch):
@@ -173,10 +177,10 @@ def run_step(step: Step, state: Any, batch: Batch, stats: BatchResult) -> None:
     stats.seconds[step.timing] = stats.seconds.get(step.timing, 0.0) + time.perf_counter() - t0
 
 
-def _one_by_one(step: Step, state: Any, batch: Batch) -> Sequence[Any]:
+def _one_by_one(step: Step[Results], state: Any, batch: Batch) -> Results:
     """The step's results item by item; an item that raises alone is recovered or rejected
     (and dropped from ``batch``)."""
-    parts: list[Sequence[Any]] = []
+    parts: list[Results] = []
     keep: list[bool] = []
     for index, item in enumerate(batch.items):
         try:

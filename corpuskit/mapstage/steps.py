@@ -59,7 +59,7 @@ def parse_published(value: Any) -> datetime | None:
         return None
 
 
-class Validate(Step):
+class Validate(Step[list[tuple[str, bool, Any]]]):
     """Source id (a 'source' field wins over the --source-id rule); the raw-text checks."""
 
     timing = "validate"
@@ -89,7 +89,7 @@ class Validate(Step):
         batch.keep(keep)
 
 
-class Clean(Step):
+class Clean(Step[list[CleanResult]]):
     """Cleaning (word n-gram ratios aside: CheckNgrams measures them for the whole batch);
     a document for every record that is still an article afterwards."""
 
@@ -137,7 +137,7 @@ def _title(item: Any) -> str | None:
     return str(title).strip() if title else None
 
 
-class Tokenise(Step):
+class Tokenise(Step[TokenBatch]):
     """One TokenBatch for the cleaned texts, if a later step needs words."""
 
     timing = "tokenise"
@@ -149,17 +149,14 @@ class Tokenise(Step):
     def compute(self, state: MapState, batch: Batch) -> TokenBatch:
         return TokenBatch.from_texts(batch.texts())
 
-    def merge(self, parts: list[Sequence[Any]]) -> TokenBatch:
-        return TokenBatch.concat(parts)  # type: ignore[arg-type]
+    def merge(self, parts: list[TokenBatch]) -> TokenBatch:
+        return TokenBatch.concat(parts)
 
-    def apply(
-        self, state: MapState, batch: Batch, results: Sequence[Any], stats: BatchResult
-    ) -> None:
-        assert isinstance(results, TokenBatch)
+    def apply(self, state: MapState, batch: Batch, results: TokenBatch, stats: BatchResult) -> None:
         batch.tokens = results
 
 
-class CheckNgrams(Step):
+class CheckNgrams(Step[Sequence[str | None]]):
     """Reject repetitive texts (word n-gram ratios); count the cleaning of the others."""
 
     timing = "clean"
@@ -190,7 +187,7 @@ class CheckNgrams(Step):
             batch.tokens = None  # nothing reads them any more
 
 
-class TagLanguage(Step):
+class TagLanguage(Step[list[language.Guess | None]]):
     """langdetect tags (a text the detector fails on alone is 'und'); script corrections;
     the --languages filter."""
 
@@ -230,7 +227,7 @@ class TagLanguage(Step):
         batch.keep(keep)
 
 
-class MinHash(Step):
+class MinHash(Step[list[bytes]]):
     """MinHash signatures of the kept texts (:mod:`corpuskit.dedup`)."""
 
     timing = "minhash"
@@ -251,7 +248,7 @@ class MinHash(Step):
             item.document.signature = signature
 
 
-class Containment(Step):
+class Containment(Step[list[tuple[int, bytes]]]):
     """Per text: shingle positions and the keys of its long paragraphs, for containment
     (:mod:`corpuskit.dedup.containment`)."""
 
@@ -277,7 +274,7 @@ class Containment(Step):
             item.document.paragraphs = paragraphs
 
 
-class Emit(Step):
+class Emit(Step[list[tuple[str, int]]]):
     """Content hash, id and word count; the output row and the global stage's keys."""
 
     timing = "fingerprint"
@@ -339,7 +336,7 @@ class Emit(Step):
 
 
 #: The map stage, in order. A new step is one class above and one entry here.
-STEPS: tuple[Step, ...] = (
+STEPS: tuple[Step[Any], ...] = (
     Validate(),
     Clean(),
     Tokenise(),

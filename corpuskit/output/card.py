@@ -9,7 +9,7 @@ record, so the accounting invariant is visible to anyone who opens the card.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import datasets
 import yaml
@@ -50,7 +50,8 @@ def hub_language(code: str) -> str | None:
 
 def _features_yaml(fields: tuple[schema.Field, ...]) -> list[dict[str, Any]]:
     info = datasets.DatasetInfo(features=schema.features(fields))
-    return info._to_yaml_dict()["features"]
+    # datasets writes a card's features this way itself; it has no public function for it.
+    return cast(list[dict[str, Any]], info._to_yaml_dict()["features"])
 
 
 def _info(

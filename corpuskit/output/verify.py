@@ -257,6 +257,7 @@ class _Checker:
             if isinstance(data_files, (str, dict)):
                 data_files = [data_files]
             for item in data_files or []:
+                paths: Any
                 if isinstance(item, str):
                     split, paths = "train", item
                 elif isinstance(item, dict):
