@@ -1,6 +1,7 @@
 # Two entry points for a fresh machine with only python3 and make:
 #   make example   set up .venv, then build the bundled example corpus into dist/example-news
-#   make test      set up .venv, then run ruff and the whole test suite
+#   make test      set up .venv, then lint (ruff, mypy --strict, import contracts) and run
+#                  the whole test suite
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,6 +21,8 @@ example: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check corpuskit tests benchmarks
 	$(BIN)/ruff format --check corpuskit tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q

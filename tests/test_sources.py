@@ -1008,7 +1008,7 @@ def test_a_file_longer_than_the_sample_may_cut_a_character_at_the_sample_end() -
     ],
 )
 def test_each_misreading_pattern_adds_one_to_a_tokens_penalty(token: str, penalty: int) -> None:
-    from corpuskit.sources.decode import _token_penalty
+    from corpuskit.sources.plausibility import _token_penalty
 
     assert _token_penalty(token) == penalty
 
@@ -1086,13 +1086,13 @@ def test_text_of_control_characters_names_its_encoding() -> None:
     ],
 )
 def test_tie_breaker_counts_case_and_spelling_evidence(text: str, misses: int) -> None:
-    from corpuskit.sources.decode import tie_breaker
+    from corpuskit.sources.plausibility import tie_breaker
 
     assert tie_breaker(text) == misses
 
 
 def test_implausibility_counts_the_non_ascii_tokens() -> None:
-    from corpuskit.sources.decode import implausibility
+    from corpuskit.sources.plausibility import implausibility
 
     assert implausibility("the naïve café opened") == (0.0, 2)
 
