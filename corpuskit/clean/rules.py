@@ -45,11 +45,23 @@ class Rule:
     # prose that looks like it and must stay.
     examples: tuple[str, ...] = ()
     near_misses: tuple[str, ...] = ()
+    # Strings of which every match holds at least one (lower case unless case_sensitive):
+    # the rule is tried only on paragraphs that contain one (see RuleMatcher).
+    literals: tuple[str, ...] = ()
 
 
 # Escapes (\S, \W, \N{...}) are exempt from the lower-case rule for patterns.
 _ESCAPE_RE = re.compile(r"\\(?:N\{[^}]*\}|.)", re.S)
-_RULE_KEYS = {"pattern", "max_chars", "case_sensitive", "lang", "note", "examples", "near_misses"}
+_RULE_KEYS = {
+    "pattern",
+    "max_chars",
+    "case_sensitive",
+    "lang",
+    "note",
+    "examples",
+    "near_misses",
+    "literals",
+}
 _DEFAULT_MAX_CHARS = {"line": 200, "tail": 80}
 
 
@@ -127,12 +139,14 @@ def _parse_rules(source: str, name: str) -> list[Rule]:
             for key in ("lang", "note"):
                 if not isinstance(entry.get(key, ""), str):
                     raise ConfigError(f"{where}: key {key!r} must be a string; {RULES_DOC}")
-            for key in ("examples", "near_misses"):
+            for key in ("examples", "near_misses", "literals"):
                 value = entry.get(key, [])
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     raise ConfigError(
                         f"{where}: key {key!r} must be an array of strings; {RULES_DOC}"
                     )
+            literals = tuple(entry.get("literals", []))
+            _check_literals(where, pattern, case_sensitive, literals, entry.get("examples", []))
             rules.append(
                 Rule(
                     kind=kind,
@@ -144,9 +158,35 @@ def _parse_rules(source: str, name: str) -> list[Rule]:
                     origin=at,
                     examples=tuple(entry.get("examples", [])),
                     near_misses=tuple(entry.get("near_misses", [])),
+                    literals=literals,
                 )
             )
     return rules
+
+
+def _check_literals(
+    where: str, pattern: str, case_sensitive: bool, literals: tuple[str, ...], examples: list[str]
+) -> None:
+    """What can be checked of a rule's ``literals`` without reading its regex: no empty or
+    upper-case (for a case-insensitive rule) literal, and every example the pattern
+    matches holds one. Raises ConfigError."""
+    if any(not lit for lit in literals):
+        raise ConfigError(f"{where}: key 'literals' holds an empty string; {RULES_DOC}")
+    if not case_sensitive and any(lit != lit.lower() for lit in literals):
+        raise ConfigError(
+            f"{where}: key 'literals' has upper-case letters; case-insensitive rules are "
+            f"matched against the lower-cased paragraph; {RULES_DOC}"
+        )
+    if not literals:
+        return
+    compiled = re.compile(pattern)
+    for example in examples:
+        text = example if case_sensitive else example.lower()
+        if compiled.match(text) and not any(lit in text for lit in literals):
+            raise ConfigError(
+                f"{where}: key 'literals': the example {example!r} matches the pattern but "
+                f"holds none of {list(literals)}; every match must hold one; {RULES_DOC}"
+            )
 
 
 def load_rules(extra_files: Sequence[str] = ()) -> list[Rule]:
