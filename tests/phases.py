@@ -48,11 +48,11 @@ def reached(phase: str) -> None:
         time.sleep(0.01)
 
 
-def make_state(config: Any) -> Any:
+def make_state(config: Any, row_schema: Any = None) -> Any:
     from corpuskit import mapstage
 
     reached("worker-start")
-    return mapstage.MapState(config)
+    return mapstage.MapState(config, row_schema)
 
 
 def process_batch(state: Any, batch: Any) -> Any:
