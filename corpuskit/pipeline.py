@@ -61,11 +61,11 @@ def build(
         )
         # read + map: kept rows spill to disk, keys go to the planner, rejects are written
         stats = SourceStats()
-        spill = Spill(tmp / WORK_DIR, schema.ROW_SCHEMA)
+        spill = Spill(tmp / WORK_DIR, schema.RECORD_SCHEMA)
         rejects = reject_writer(tmp, config)
         for result in _map(sources, config, stats):
-            if result.rows is not None:
-                spill.add_table(result.rows)
+            for row in result.rows:
+                spill.add(row)
             planner.add(result.keys)
             for r in result.rejects:
                 rejects.write(reject_row(r))
@@ -107,19 +107,15 @@ def _map(
     # Arguments are read in a fixed order, so `build a b` and `build b a` agree.
     items = iter_records(sorted(sources, key=os.fspath), config.source, stats)
     executor = make_executor(config.jobs)
-    state = mapstage.MapState(config, schema.ROW_SCHEMA) if config.jobs <= 1 else None
-    factory = (
-        (lambda: state)
-        if state is not None
-        else partial(mapstage.make_state, config, schema.ROW_SCHEMA)
-    )
+    state = mapstage.MapState(config) if config.jobs <= 1 else None
+    factory = (lambda: state) if state is not None else partial(mapstage.make_state, config)
     results = executor.map(factory, mapstage.process_batch, _batches(items, config.batch_size))
     mapped = 0
     # closing(): on an error or interrupt the pool is shut down here, in order, not
     # whenever the garbage collector finalises the generator (at interpreter exit).
     with contextlib.closing(results):
         for result in results:
-            mapped += (0 if result.rows is None else result.rows.num_rows) + len(result.rejects)
+            mapped += len(result.rows) + len(result.rejects)
             yield result
     # "read" is what the sources yielded, not what came back from the map stage, so a
     # record lost between the two cannot balance the books by vanishing from both.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 
 class Reason(str, enum.Enum):
@@ -114,11 +114,9 @@ class Document:
     paragraphs: bytes = b""
 
 
-class Keys(NamedTuple):
-    """What the global stage learns about a kept record: small, never the text.
-
-    A NamedTuple, not a dataclass: a batch's keys cross a process boundary, and tuples
-    unpickle several times faster (0.75 s per 20k records for the frozen dataclass)."""
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """What the global stage learns about a kept record: small, never the text."""
 
     seq: int
     id: str

@@ -158,13 +158,3 @@ def arrow_schema(fields: tuple[Field, ...]) -> pa.Schema:
 RECORD_SCHEMA = arrow_schema(RECORD_FIELDS)
 REJECT_SCHEMA = arrow_schema(REJECT_FIELDS)
 DUPLICATE_SCHEMA = arrow_schema(DUPLICATE_FIELDS)
-
-#: Columns the map stage adds to each kept row for the write stage (never written out):
-#: input position and provenance, which order rows with the same id.
-INTERNAL_FIELDS = [
-    pa.field("_seq", pa.int64(), nullable=False),
-    pa.field("_file", pa.string(), nullable=False),
-    pa.field("_line", pa.int64()),
-]
-#: Kept rows as the map stage hands them over and the spill holds them.
-ROW_SCHEMA = pa.schema(list(RECORD_SCHEMA) + INTERNAL_FIELDS)

@@ -48,11 +48,11 @@ def reached(phase: str) -> None:
         time.sleep(0.01)
 
 
-def make_state(config: Any, row_schema: Any = None) -> Any:
+def make_state(config: Any) -> Any:
     from corpuskit import mapstage
 
     reached("worker-start")
-    return mapstage.MapState(config, row_schema)
+    return mapstage.MapState(config)
 
 
 def process_batch(state: Any, batch: Any) -> Any:

@@ -222,20 +222,18 @@ def test_map_stage_turns_every_record_into_one_row_or_one_reject(
 ) -> None:
     batch = [(i, RawRecord(text, Provenance(f"fuzz/{i}.txt"))) for i, text in enumerate(texts)]
     result = process_batch(_state(clean, min_chars), batch)
-    assert result.rows is not None
-    rows = result.rows.to_pylist()
     out = sorted(
-        [("row", r["_seq"]) for r in rows]
+        [("row", r["_seq"]) for r in result.rows]
         + [("reject", int(r.provenance.file[5:-4])) for r in result.rejects]
     )
     assert sorted(seq for _, seq in out) == list(range(len(texts)))
-    event(f"map: {len(rows)} of {len(texts)} kept")
+    event(f"map: {len(result.rows)} of {len(texts)} kept")
     for reason in {str(r.reason) for r in result.rejects}:
         event(f"map: rejected {reason}")
     internal = [r.detail for r in result.rejects if r.reason is Reason.INTERNAL_ERROR]
     assert internal == [], internal  # the safety net caught a crash: a bug
     assert all(isinstance(r.reason, Reason) for r in result.rejects)
-    for row in rows:
+    for row in result.rows:
         assert row["text"].strip() and len(row["text"]) >= min_chars
         assert row["num_chars"] == len(row["text"])
         row["text"].encode("utf-8")  # writable as Parquet strings

@@ -357,7 +357,7 @@ class _KillsWhenPickled:
 def _die_while_writing_result(state: MapState, batch: Sequence[tuple[int, Any]]) -> BatchResult:
     result = _REAL_PROCESS_BATCH(state, batch)
     if any(isinstance(item, RawRecord) and POISON in item.text for _, item in batch):
-        result.keys.append({"padding": "x" * 2_000_000, "bomb": _KillsWhenPickled()})  # type: ignore[arg-type]
+        result.rows.append({"padding": "x" * 2_000_000, "bomb": _KillsWhenPickled()})
     return result
 
 
@@ -432,8 +432,8 @@ def test_a_failing_language_batch_falls_back_to_one_text_at_a_time(
     src = _poisoned_corpus(write_corpus)
     real = mapstage.MapState.__init__
 
-    def init(self: MapState, config: BuildConfig, row_schema: Any = None) -> None:
-        real(self, config, row_schema)
+    def init(self: MapState, config: BuildConfig) -> None:
+        real(self, config)
         detect = self.detector.detect_batch
 
         def detect_batch(texts: Sequence[str]) -> Any:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pyarrow as pa
-
 from corpuskit import language
 from corpuskit.clean import Cleaner
 from corpuskit.config import BuildConfig
@@ -28,23 +26,16 @@ __all__ = ["BatchResult", "MapState", "make_state", "parse_published", "process_
 class MapState:
     """Per-worker state: compiled cleaning rules, a seeded detector, the source-id rule."""
 
-    def __init__(self, config: BuildConfig, row_schema: pa.Schema | None = None):
-        """``row_schema``: the Arrow schema of kept rows (``corpuskit.schema.ROW_SCHEMA``,
-        passed in so that workers need not import ``datasets`` to build it)."""
-        if row_schema is None:
-            from corpuskit.schema import ROW_SCHEMA
-
-            row_schema = ROW_SCHEMA
+    def __init__(self, config: BuildConfig):
         self.config = config
-        self.row_schema = row_schema
         self.cleaner = Cleaner(config.clean)
         self.detector = language.make_detector(config.language)
         self.rule = SourceIdRule(config.source_id)
         self.validation = config.validation
 
 
-def make_state(config: BuildConfig, row_schema: pa.Schema | None = None) -> MapState:
-    return MapState(config, row_schema)
+def make_state(config: BuildConfig) -> MapState:
+    return MapState(config)
 
 
 def process_batch(state: MapState, batch: Sequence[tuple[int, RawRecord | Reject]]) -> BatchResult:
@@ -66,6 +57,4 @@ def process_batch(state: MapState, batch: Sequence[tuple[int, RawRecord | Reject
     for step in STEPS:
         run_step(step, state, work, stats)
     stats.rejects = [r for _, r in sorted(work.rejects, key=lambda pair: pair[0])]
-    if stats.rows is None:
-        stats.rows = state.row_schema.empty_table()
     return stats

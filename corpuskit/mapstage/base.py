@@ -30,8 +30,6 @@ from collections.abc import Sequence, Sized
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
-import pyarrow as pa
-
 from corpuskit.record import Document, Keys, Provenance, RawRecord, Reason, Reject
 from corpuskit.tokens import TokenBatch
 
@@ -43,9 +41,7 @@ REJECT_TEXT_CHARS = 10_000
 class BatchResult:
     """Map output for one batch (rows and keys in input order) and what it counted."""
 
-    # Kept rows as one Arrow table (the row schema MapState was given): a table crosses a
-    # process boundary as a few buffers, a list of dicts as 20k Python objects.
-    rows: pa.Table | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
     keys: list[Keys] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     clean_steps: Counter[str] = field(default_factory=Counter)

@@ -22,8 +22,6 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
 from corpuskit import dedup, ids, language
 from corpuskit.clean import CleanResult
 from corpuskit.dedup.containment import PARAGRAPH_MIN_TOKENS
@@ -296,7 +294,6 @@ class Emit(Step[list[tuple[str, int]]]):
         self, state: MapState, batch: Batch, results: Sequence[Any], stats: BatchResult
     ) -> None:
         group_by = state.config.group_by
-        rows = []
         for item, (chash, num_words) in zip(batch.items, results, strict=True):
             doc = item.document
             rid = ids.record_id(doc.source_id, chash)
@@ -320,7 +317,7 @@ class Emit(Step[list[tuple[str, int]]]):
                 "_line": doc.provenance.line,
             }
             value = row.get(group_by) if group_by else None
-            rows.append(row)
+            stats.rows.append(row)
             stats.keys.append(
                 Keys(
                     item.seq,
@@ -336,7 +333,6 @@ class Emit(Step[list[tuple[str, int]]]):
                     doc.paragraphs if doc.signature is not None else b"",
                 )
             )
-        stats.rows = pa.Table.from_pylist(rows, schema=state.row_schema)
 
 
 #: The map stage, in order. A new step is one class above and one entry here.
