@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Reason(str, enum.Enum):
@@ -114,9 +114,11 @@ class Document:
     paragraphs: bytes = b""
 
 
-@dataclass(frozen=True, slots=True)
-class Keys:
-    """What the global stage learns about a kept record: small, never the text."""
+class Keys(NamedTuple):
+    """What the global stage learns about a kept record: small, never the text.
+
+    A NamedTuple, not a dataclass: a batch's keys cross a process boundary, and tuples
+    unpickle several times faster (0.75 s per 20k records for the frozen dataclass)."""
 
     seq: int
     id: str
