@@ -31,8 +31,9 @@ to the manifest, without interpreter start-up). With ``--jobs 1`` every step run
 process and is timed directly. With more jobs the map steps run in parallel workers and
 their seconds are summed over workers, so the map stage's wall time is attributed to the
 map steps in proportion to those seconds. ``clean`` is the clean stage alone (each
-``Cleaner.clean`` call timed, plus the batch's word n-gram repetition ratios); ``validate``
-is the rest of the per-record loop (validation, source ids, building records).
+``Cleaner.clean`` call timed with the clean-time checks and building the document, plus
+the batch's word n-gram repetition ratios); ``validate`` is source ids and the raw-text
+checks. (Before issue 16, building the document counted under ``validate``.)
 Tokenising (the words of each batch, read by both the repetition ratios of cleaning and
 MinHash) is a step of its own: the near-dup
 share counts ``map.minhash``, all of ``map.tokenise`` and the global stage's LSH clustering

@@ -25,12 +25,25 @@ EXAMPLE_CORPUS = str(Path(__file__).parent / "examples" / "news")
 
 _LAZY = {
     "BuildConfig": "corpuskit.config",
+    "CleanConfig": "corpuskit.config",
+    "NearDupConfig": "corpuskit.config",
+    "SourceConfig": "corpuskit.config",
     "BuildReport": "corpuskit.report",
     "build": "corpuskit.pipeline",
     "CorpuskitError": "corpuskit.errors",
 }
 
-__all__ = ["EXAMPLE_CORPUS", "BuildConfig", "BuildReport", "CorpuskitError", "__version__", "build"]
+__all__ = [
+    "EXAMPLE_CORPUS",
+    "BuildConfig",
+    "BuildReport",
+    "CleanConfig",
+    "CorpuskitError",
+    "NearDupConfig",
+    "SourceConfig",
+    "__version__",
+    "build",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -5,12 +5,13 @@ module (a stage, the CLI, a test) can read the settings without importing the st
 The CLI takes its defaults and help texts from here (:func:`default`,
 :func:`help_text`), so a default is changed in one place.
 
-``BuildConfig`` is flat, like the command line and like the manifest's ``config`` record
-(``dataclasses.asdict``); the stages read their part through small views
-(``validation``, ``language``) or nested configs (``source``,
-``clean``, ``near_dup``). Only settings that cannot change the output (``jobs``,
-``batch_size``) are left out of the manifest, which is why a build with ``--jobs 1`` and
-``--jobs 8`` is byte-identical.
+``BuildConfig`` holds the command line's settings at its top level and the stage configs
+it nests (``source``, ``clean``, ``near_dup``); the manifest's ``config`` record is its
+``dataclasses.asdict``. Stages read their part through those or through small views
+(``validation``, ``language``). Settings that cannot change the output (``jobs``,
+``batch_size``) and ``previous`` (recorded apart, by its manifest's checksum) are left out
+of that record, which is why a build with ``--jobs 1`` and ``--jobs 8`` is
+byte-identical.
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ class CleanConfig:
     * ``max_duplicate_char_fraction`` (0.20, Gopher's duplicate-line character fraction):
       share of the characters that sit in such repeated paragraphs.
 
-    Two count repeated word n-grams in the cleaned text (:mod:`corpuskit.clean.repetition`,
+    Two count repeated word n-grams in the cleaned text (:mod:`corpuskit.clean.ngrams`,
     which reads the words the map stage tokenises once per batch for MinHash too):
 
     * ``max_top_ngram_fraction`` (0.20, Gopher's top-2-gram limit): share of word

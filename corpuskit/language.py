@@ -65,7 +65,8 @@ class LangdetectRs:
     Only langdetect-rs's public API: ``detect_langs_batch`` with the seed set the way
     langdetect documents it (``DetectorFactory.seed``, a class attribute, so process-wide).
     The seed is set again before every batch, so detectors with different seeds in one
-    process each get their own; the stage never detects from two threads at once.
+    process each get their own; the stage never detects from two threads at once. Not
+    thread-safe: two threads detecting with different seeds at once could swap seeds.
     """
 
     engine = "langdetect-rs"

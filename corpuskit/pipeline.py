@@ -11,7 +11,7 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -63,13 +63,16 @@ def build(
         stats = SourceStats()
         spill = Spill(tmp / WORK_DIR, schema.RECORD_SCHEMA)
         rejects = reject_writer(tmp, config)
-        for result in _map(sources, config, stats):
-            for row in result.rows:
-                spill.add(row)
-            planner.add(result.keys)
-            for r in result.rejects:
-                rejects.write(reject_row(r))
-            report.add_batch(result)
+        # closing(): on an error or interrupt the pool is shut down here, in order, not
+        # whenever the garbage collector finalises the generator (at interpreter exit).
+        with contextlib.closing(_map(sources, config, stats)) as results:
+            for result in results:
+                for row in result.rows:
+                    spill.add(row)
+                planner.add(result.keys)
+                for r in result.rejects:
+                    rejects.write(reject_row(r))
+                report.add_batch(result)
         report.finish_map(stats, time.perf_counter() - t0)
 
         # plan: duplicates, clusters and the split, from the keys alone
@@ -101,7 +104,7 @@ def build(
 
 def _map(
     sources: Sequence[str | os.PathLike[str]], config: BuildConfig, stats: SourceStats
-) -> Iterator[mapstage.BatchResult]:
+) -> Generator[mapstage.BatchResult, None, None]:
     """The map stage's results, batch by batch, in input order; checks at the end that
     every record read came back (as a row or a reject)."""
     # Arguments are read in a fixed order, so `build a b` and `build b a` agree.
@@ -111,9 +114,7 @@ def _map(
     factory = (lambda: state) if state is not None else partial(mapstage.make_state, config)
     results = executor.map(factory, mapstage.process_batch, _batches(items, config.batch_size))
     mapped = 0
-    # closing(): on an error or interrupt the pool is shut down here, in order, not
-    # whenever the garbage collector finalises the generator (at interpreter exit).
-    with contextlib.closing(results):
+    with contextlib.closing(results):  # closing this generator closes the executor's
         for result in results:
             mapped += len(result.rows) + len(result.rejects)
             yield result

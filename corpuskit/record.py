@@ -3,8 +3,9 @@
 ``RawRecord`` is what a source yields: text exactly as decoded, plus metadata and where it
 came from. ``Document`` is a record on its way through the map stage. ``Reject`` is a record
 that will not be kept, with a closed-set reason code. ``Keys`` is what the global stage
-learns about a kept record. All three are plain picklable
-dataclasses so that batches cross process (and, later, Ray) boundaries unchanged.
+learns about a kept record. All are plain picklable
+dataclasses (``Keys`` a NamedTuple) so that batches cross process (and, later, Ray)
+boundaries unchanged.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
+
+#: Raw text stored in a Reject is cut to this many characters, so one 10 MB bad record
+#: cannot bloat the rejects config.
+MAX_REJECT_TEXT = 10_000
 
 
 class Reason(str, enum.Enum):

@@ -90,7 +90,9 @@ class BuildReport:
     language_engine: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     # Seconds per map-stage step, summed over batches (reported as timings["map.STEP"]).
-    _map_seconds: dict[str, float] = field(default_factory=dict, repr=False)
+    _map_seconds: dict[str, float] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def duplicates(self) -> int:

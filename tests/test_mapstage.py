@@ -82,6 +82,22 @@ def test_tokens_merged_from_parts_equal_the_batch_tokens() -> None:
         assert getattr(merged, name).tolist() == getattr(whole, name).tolist()
 
 
+def test_a_batch_reports_time_under_the_keys_the_benchmark_reads() -> None:
+    from corpuskit.config import BuildConfig
+    from corpuskit.mapstage import MapState, process_batch
+
+    record = RawRecord("A short text about the harbour.", Provenance("f.txt"))
+    result = process_batch(MapState(BuildConfig(min_chars=10)), [(0, record)])
+    assert list(result.seconds) == [
+        "validate",
+        "clean",
+        "tokenise",
+        "language",
+        "minhash",
+        "fingerprint",
+    ]
+
+
 def test_the_stage_runs_validate_first_and_emit_last() -> None:
     names = [type(s).__name__ for s in steps.STEPS]
     assert names[0] == "Validate" and names[-1] == "Emit"

@@ -426,6 +426,25 @@ def test_a_text_that_makes_the_ngram_ratios_raise_becomes_internal_error(
     _assert_only_the_poison_is_an_internal_error(out, report, "ZeroDivisionError: ratio exploded")
 
 
+def test_a_text_whose_minhash_step_raises_becomes_internal_error(
+    write_corpus: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from corpuskit.mapstage import steps
+
+    src = _poisoned_corpus(write_corpus)
+    real = steps.MinHash.compute
+
+    def compute(self: Any, state: Any, batch: Any) -> Any:
+        if any(POISON in t for t in batch.texts()):
+            raise ValueError("minhash exploded")
+        return real(self, state, batch)
+
+    monkeypatch.setattr(steps.MinHash, "compute", compute)
+    out = tmp_path / "out"
+    report = build([src], out, BuildConfig(name="x", min_chars=50, batch_size=4))
+    _assert_only_the_poison_is_an_internal_error(out, report, "ValueError: minhash exploded")
+
+
 def test_a_failing_language_batch_falls_back_to_one_text_at_a_time(
     write_corpus: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

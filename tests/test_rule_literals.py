@@ -15,6 +15,17 @@ from corpuskit.errors import ConfigError
 from tests.fixtures_clean import FURNITURE_EN, FURNITURE_OTHER, PROSE
 
 _PIECES = [
+    # Literals whole and in pieces, so a match can be assembled without the literal in one
+    # piece: "click" + " here" must still hold "click here".
+    "click",
+    " here",
+    "latest",
+    " news",
+    "a",
+    "go",
+    "just",
+    "il",
+    " y",
     "latest news",
     ",",
     " ",
@@ -44,13 +55,6 @@ def test_a_packaged_match_always_holds_a_declared_literal(text: str) -> None:
     for rule in load_rules():
         if rule.literals and re.match(rule.pattern, text):
             assert any(lit in text for lit in rule.literals), (rule.origin, text)
-
-
-def test_declared_literals_are_held_by_every_example() -> None:
-    for rule in load_rules():
-        for example in rule.examples if rule.literals else ():
-            text = example if rule.case_sensitive else example.lower()
-            assert any(lit in text for lit in rule.literals), (rule.origin, example)
 
 
 @pytest.mark.parametrize(

@@ -37,5 +37,6 @@ look for another headline: the first one already moved out).
 
 from corpuskit.clean.cleaner import Cleaner, CleanResult
 from corpuskit.clean.rules import Rule, load_rules
+from corpuskit.config import CLEAN_STEPS, CleanConfig  # defined with every other setting
 
-__all__ = ["CleanResult", "Cleaner", "Rule", "load_rules"]
+__all__ = ["CLEAN_STEPS", "CleanConfig", "CleanResult", "Cleaner", "Rule", "load_rules"]

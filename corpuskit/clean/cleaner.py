@@ -19,7 +19,7 @@ from corpuskit.config import CLEAN_STEPS, CleanConfig
 from corpuskit.tokens import TokenBatch
 
 # ---------------------------------------------------------------------------------------
-# Configuration and result
+# Result
 # ---------------------------------------------------------------------------------------
 
 

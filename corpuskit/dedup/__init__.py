@@ -11,6 +11,7 @@ LSH clusters, the cross-split audit), ``containment.py`` (how much of one articl
 inside another, by paragraph keys and shingle counts).
 """
 
+from corpuskit.config import NearDupConfig  # defined with every other setting
 from corpuskit.dedup.index import AuditResult, NearDupIndex
 from corpuskit.dedup.minhash import (
     estimate_jaccard,
@@ -25,6 +26,7 @@ from corpuskit.tokens import TOKENIZER_VERSION
 __all__ = [
     "TOKENIZER_VERSION",
     "AuditResult",
+    "NearDupConfig",
     "NearDupIndex",
     "estimate_jaccard",
     "exact_jaccard",

@@ -6,7 +6,8 @@ A step is a small class with two methods:
   any sequence the step's ``merge`` can join). It must not change the batch or count
   anything, so the base can run it again on parts of the batch.
 * ``apply(state, batch, results, stats)`` stores the results: it sets fields of the
-  items' documents, rejects items (:meth:`Batch.reject`) and counts.
+  items' documents, rejects items (:meth:`Batch.reject`; the base then drops them) and
+  counts. It must not raise on a strange record: such work belongs in ``compute``.
 
 Everything steps would otherwise each write again lives here, in :func:`run_step`:
 
@@ -30,11 +31,16 @@ from collections.abc import Sequence, Sized
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
-from corpuskit.record import Document, Keys, Provenance, RawRecord, Reason, Reject
+from corpuskit.record import (
+    MAX_REJECT_TEXT,
+    Document,
+    Keys,
+    Provenance,
+    RawRecord,
+    Reason,
+    Reject,
+)
 from corpuskit.tokens import TokenBatch
-
-#: Raw text stored in an internal_error (or any map-stage) reject is cut to this length.
-REJECT_TEXT_CHARS = 10_000
 
 
 @dataclass
@@ -64,6 +70,7 @@ class Item:
     raw: RawRecord
     source_id: str = ""
     doc: Document | None = None
+    rejected: bool = False
 
     @property
     def document(self) -> Document:
@@ -110,19 +117,27 @@ class Batch:
             self.tokens = self.tokens.select(flags)
 
     def reject(self, item: Item, reason: Reason, detail: str, text: str | None = None) -> None:
-        """Record ``item`` as rejected (the caller drops it with :meth:`keep`).
+        """Reject ``item``; ``run_step`` drops it from the batch once the step has applied.
 
-        ``text`` defaults to the raw input text, cut to REJECT_TEXT_CHARS."""
+        ``text`` (stored with the reject, cut to MAX_REJECT_TEXT) defaults to the raw input
+        text."""
+        text = item.raw.text if text is None else text
+        item.rejected = True
         self.rejects.append(
             (item.seq, make_reject(reason, detail, item.raw.provenance, text, item.source_id))
         )
+
+    def drop_rejected(self) -> None:
+        """Drop the items a step rejected (and their tokens)."""
+        if any(item.rejected for item in self.items):
+            self.keep([not item.rejected for item in self.items])
 
 
 def make_reject(
     reason: Reason, detail: str, prov: Provenance, text: str | None, source_id: str | None
 ) -> Reject:
-    if text is not None and len(text) > REJECT_TEXT_CHARS:
-        text = text[:REJECT_TEXT_CHARS]
+    if text is not None and len(text) > MAX_REJECT_TEXT:
+        text = text[:MAX_REJECT_TEXT]
     return Reject(reason, detail, prov, text, source_id)
 
 
@@ -161,7 +176,9 @@ class Step(Generic[Results]):
         return None
 
     def apply(self, state: Any, batch: Batch, results: Results, stats: BatchResult) -> None:
-        """Store ``results`` (one per item) in the batch, reject items, count."""
+        """Store ``results`` (one per item): set document fields, reject items with
+        :meth:`Batch.reject`, count. Only bookkeeping: anything that can fail on a strange
+        record belongs in ``compute``, where the base isolates it."""
         raise NotImplementedError
 
 
@@ -174,6 +191,7 @@ def run_step(step: Step[Any], state: Any, batch: Batch, stats: BatchResult) -> N
         except Exception:
             results = _one_by_one(step, state, batch)
         step.apply(state, batch, results, stats)
+        batch.drop_rejected()
     stats.seconds[step.timing] = stats.seconds.get(step.timing, 0.0) + time.perf_counter() - t0
 
 

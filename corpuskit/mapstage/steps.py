@@ -23,9 +23,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from corpuskit import dedup, ids, language
-from corpuskit.clean import CleanResult
 from corpuskit.dedup.containment import PARAGRAPH_MIN_TOKENS
-from corpuskit.mapstage.base import Batch, BatchResult, Step
+from corpuskit.mapstage.base import Batch, BatchResult, Item, Step
 from corpuskit.record import Document, Keys, Reason
 from corpuskit.tokens import TokenBatch
 from corpuskit.validate import check_clean, check_raw
@@ -78,61 +77,64 @@ class Validate(Step[list[tuple[str, bool, Any]]]):
     def apply(
         self, state: MapState, batch: Batch, results: Sequence[Any], stats: BatchResult
     ) -> None:
-        keep = []
         for item, (source_id, applied, problem) in zip(batch.items, results, strict=True):
             item.source_id = source_id
             if not applied:
                 stats.source_rule_misses += 1
             if problem:
-                batch.reject(item, problem[0], problem[1], item.raw.text)
-            keep.append(not problem)
-        batch.keep(keep)
+                batch.reject(item, problem[0], problem[1])
 
 
-class Clean(Step[list[CleanResult]]):
+#: What Clean computes for one record: the document, or why it is not an article any more
+#: (reason, detail); and whether a 'published' value was given but not understood.
+Cleaned = tuple[Document | None, tuple[Reason, str] | None, bool]
+
+
+class Clean(Step[list[Cleaned]]):
     """Cleaning (word n-gram ratios aside: CheckNgrams measures them for the whole batch);
     a document for every record that is still an article afterwards."""
 
     timing = "clean"
 
-    def compute(self, state: MapState, batch: Batch) -> list[CleanResult]:
-        return [
-            state.cleaner.clean(item.raw.text, has_title=_title(item) is not None, ngrams=False)
-            for item in batch.items
-        ]
+    def compute(self, state: MapState, batch: Batch) -> list[Cleaned]:
+        return [self._one(state, item) for item in batch.items]
+
+    @staticmethod
+    def _one(state: MapState, item: Item) -> Cleaned:
+        raw = item.raw
+        title = _title(item)
+        result = state.cleaner.clean(raw.text, has_title=title is not None, ngrams=False)
+        if result.repetitive:
+            return None, (Reason.REPETITIVE, result.repetitive), False
+        problem = check_clean(result.text, len(raw.text), state.validation)
+        if problem is not None:
+            return None, problem, False
+        published = parse_published(raw.meta.get("published"))
+        doc = Document(
+            text=result.text,
+            provenance=raw.provenance,
+            source_id=item.source_id,
+            title=title or result.title,
+            url=str(raw.meta["url"]) if raw.meta.get("url") else None,
+            published=published,
+            clean_flags=list(result.flags),
+            chars_removed=result.chars_removed,
+        )
+        return doc, None, bool(raw.meta.get("published")) and published is None
 
     def apply(
-        self, state: MapState, batch: Batch, results: Sequence[CleanResult], stats: BatchResult
+        self, state: MapState, batch: Batch, results: Sequence[Cleaned], stats: BatchResult
     ) -> None:
-        keep = []
-        for item, result in zip(batch.items, results, strict=True):
-            raw = item.raw
-            problem = (
-                (Reason.REPETITIVE, result.repetitive)
-                if result.repetitive
-                else check_clean(result.text, len(raw.text), state.validation)
-            )
-            keep.append(problem is None)
+        for item, (doc, problem, date_not_understood) in zip(batch.items, results, strict=True):
             if problem is not None:
-                batch.reject(item, problem[0], problem[1], raw.text)
+                batch.reject(item, problem[0], problem[1])
                 continue
-            published = parse_published(raw.meta.get("published"))
-            if raw.meta.get("published") and published is None:
+            if date_not_understood:
                 stats.meta_not_understood["published"] += 1
-            item.doc = Document(
-                text=result.text,
-                provenance=raw.provenance,
-                source_id=item.source_id,
-                title=_title(item) or result.title,
-                url=str(raw.meta["url"]) if raw.meta.get("url") else None,
-                published=published,
-                clean_flags=list(result.flags),
-                chars_removed=result.chars_removed,
-            )
-        batch.keep(keep)
+            item.doc = doc
 
 
-def _title(item: Any) -> str | None:
+def _title(item: Item) -> str | None:
     title = item.raw.meta.get("title")
     return str(title).strip() if title else None
 
@@ -172,59 +174,59 @@ class CheckNgrams(Step[Sequence[str | None]]):
     def apply(
         self, state: MapState, batch: Batch, results: Sequence[str | None], stats: BatchResult
     ) -> None:
-        keep = []
         for item, verdict in zip(batch.items, results, strict=True):
             doc = item.document
             if verdict is not None:
-                batch.reject(item, Reason.REPETITIVE, verdict, item.raw.text)
+                batch.reject(item, Reason.REPETITIVE, verdict)
             else:
                 stats.clean_steps.update(doc.clean_flags)
                 stats.chars_in += len(item.raw.text)
                 stats.chars_removed += doc.chars_removed
-            keep.append(verdict is None)
-        batch.keep(keep)
         if not state.config.near_dup.enabled:
             batch.tokens = None  # nothing reads them any more
 
 
-class TagLanguage(Step[list[language.Guess | None]]):
+#: (langdetect's tag, the tag after the script check, its score) for one text.
+Tagged = tuple[str, str, float]
+
+
+class TagLanguage(Step[list[Tagged]]):
     """langdetect tags (a text the detector fails on alone is 'und'); script corrections;
     the --languages filter."""
 
     timing = "language"
 
-    def compute(self, state: MapState, batch: Batch) -> list[language.Guess | None]:
-        return state.detector.detect_batch(batch.texts())
+    def compute(self, state: MapState, batch: Batch) -> list[Tagged]:
+        texts = batch.texts()
+        guesses = state.detector.detect_batch(texts)
+        out = []
+        for (code, score), text in zip(
+            language.tag(guesses, state.config.language_threshold), texts, strict=True
+        ):
+            fixed, fixed_score = language.correct_by_script(code, score, text)
+            out.append((code, fixed, fixed_score) if fixed != code else (code, code, score))
+        return out
 
-    def recover(self, exc: Exception) -> list[language.Guess | None]:
-        return [None]
+    def recover(self, exc: Exception) -> list[Tagged]:
+        undetermined = language.UNDETERMINED
+        return [(undetermined, undetermined, 0.0)]  # what a text without features gets
 
     def apply(
-        self,
-        state: MapState,
-        batch: Batch,
-        results: Sequence[language.Guess | None],
-        stats: BatchResult,
+        self, state: MapState, batch: Batch, results: Sequence[Tagged], stats: BatchResult
     ) -> None:
         cfg = state.config
-        tags = language.tag(list(results), cfg.language_threshold)
         wanted = set(cfg.languages)
-        keep = []
-        for item, (code, score) in zip(batch.items, tags, strict=True):
+        for item, (tagged, code, score) in zip(batch.items, results, strict=True):
             doc = item.document
-            fixed = language.correct_by_script(code, score, doc.text)
-            if fixed[0] != code:
-                stats.language_corrections[f"{code} -> {fixed[0]}"] += 1
-                code, score = fixed
+            if code != tagged:
+                stats.language_corrections[f"{tagged} -> {code}"] += 1
             doc.language, doc.language_score = code, score
-            keep.append(not wanted or code in wanted)
-            if not keep[-1]:
+            if wanted and code not in wanted:
                 detail = (
                     f"language {code} (score {score:.2f}) is not in "
                     f"--languages {','.join(cfg.languages)}"
                 )
                 batch.reject(item, Reason.LANGUAGE, detail, doc.text)
-        batch.keep(keep)
 
 
 class MinHash(Step[list[bytes]]):

@@ -2,7 +2,7 @@
 
 What ``staging(out, ...)`` guarantees, in order:
 
-1. **One build at a time** per output folder: a lock (``outlock``) is taken before any
+1. **One build at a time** per output folder: a lock (``output/lock.py``) is taken before any
    other step and released on every exit path; a second build fails at once naming the
    first one's pid, or waits for it with ``wait=True``.
 2. **Recovery**: what a killed build of the same folder left behind is removed, and a

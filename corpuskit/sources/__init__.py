@@ -23,8 +23,8 @@ from collections.abc import Iterator, Sequence
 
 from corpuskit.config import SourceConfig
 from corpuskit.errors import SourceError
-from corpuskit.record import Provenance, RawRecord, Reason, Reject
-from corpuskit.sources.base import MAX_REJECT_TEXT, InputFile, SourceStats, bad_file
+from corpuskit.record import MAX_REJECT_TEXT, Provenance, RawRecord, Reason, Reject
+from corpuskit.sources.base import InputFile, SourceStats, bad_file
 from corpuskit.sources.discover import (
     InputPath,
     check_paths,

@@ -13,11 +13,7 @@ from typing import Any
 
 from corpuskit.config import SourceConfig
 from corpuskit.errors import SourceError
-from corpuskit.record import Provenance, Reason, Reject
-
-#: Raw text stored in a Reject is cut to this many characters, so one 10 MB bad record
-#: cannot bloat the rejects split (the detail says when it was cut).
-MAX_REJECT_TEXT = 10_000
+from corpuskit.record import MAX_REJECT_TEXT, Provenance, Reason, Reject
 
 
 @dataclass(frozen=True)
