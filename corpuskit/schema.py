@@ -1,31 +1,74 @@
 """THE output schema: one place defines every column of every config in the artifact.
 
-The Arrow schemas written to Parquet, the ``datasets.Features`` embedded in them (under the
+The Arrow schemas written to Parquet, the ``datasets`` features embedded in them (under the
 ``huggingface`` schema-metadata key, so float32/int32/timestamps round-trip exactly), the
 YAML ``features`` in the card and the card's field tables are all derived from the tables
 below. Add a column here and every consumer follows.
+
+A column's type is a ``datasets`` dtype name (``Value(dtype)``), or ``LIST_OF_STRINGS``.
+This module spells out the few forms ``datasets`` gives those types (its features dict,
+its card YAML) instead of importing it: importing ``datasets`` costs ~2 s and ~110 MB in
+every build, and a build needs nothing else from it. ``features()`` builds the real
+``datasets.Features`` on demand, and ``tests/test_schema.py`` checks every form here
+against what ``datasets`` itself produces, so ``datasets`` stays the authority.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import datasets
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    import datasets
+
+#: The dtype of a list of strings (``datasets.List(Value("string"))``; ``list<string>``
+#: is how Arrow prints it).
+LIST_OF_STRINGS = "list<string>"
+
+# datasets dtype name → Arrow type (datasets.features.string_to_arrow, for the ones used).
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "float32": pa.float32(),
+    "int32": pa.int32(),
+    "timestamp[s, tz=UTC]": pa.timestamp("s", tz="UTC"),
+    LIST_OF_STRINGS: pa.list_(pa.string()),
+}
 
 
 @dataclass(frozen=True)
 class Field:
-    """A column: its `datasets` feature, whether it may be null, and what it means."""
+    """A column: its ``datasets`` dtype, whether it may be null, and what it means."""
 
     name: str
-    feature: Any
+    dtype: str
     nullable: bool
     doc: str
 
+    def __post_init__(self) -> None:
+        if self.dtype not in _ARROW_TYPES:
+            raise ValueError(f"column {self.name!r}: no Arrow type known for {self.dtype!r}")
 
-_S = datasets.Value("string")
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return _ARROW_TYPES[self.dtype]
+
+    def feature_dict(self) -> dict[str, Any]:
+        """The column as ``datasets.Features.to_dict()`` writes it."""
+        if self.dtype == LIST_OF_STRINGS:
+            return {"feature": {"dtype": "string", "_type": "Value"}, "_type": "List"}
+        return {"dtype": self.dtype, "_type": "Value"}
+
+    def yaml_dict(self) -> dict[str, str]:
+        """The column as a card's ``dataset_info.features`` lists it."""
+        if self.dtype == LIST_OF_STRINGS:
+            return {"name": self.name, "list": "string"}
+        return {"name": self.name, "dtype": self.dtype}
+
+
+_S = "string"
 
 RECORD_FIELDS: tuple[Field, ...] = (
     Field(
@@ -52,7 +95,7 @@ RECORD_FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "language_score",
-        datasets.Value("float32"),
+        "float32",
         False,
         "langdetect's probability for `language` (0 when `und` because detection failed).",
     ),
@@ -66,15 +109,15 @@ RECORD_FIELDS: tuple[Field, ...] = (
     Field("url", _S, True, "URL from the input metadata, when given."),
     Field(
         "published",
-        datasets.Value("timestamp[s, tz=UTC]"),
+        "timestamp[s, tz=UTC]",
         True,
         "Publication time from the input metadata (ISO 8601), in UTC; null when absent "
         "or not understood.",
     ),
-    Field("num_chars", datasets.Value("int32"), False, "Characters in `text`."),
+    Field("num_chars", "int32", False, "Characters in `text`."),
     Field(
         "num_words",
-        datasets.Value("int32"),
+        "int32",
         False,
         "Words in `text`: whitespace-separated, except that in scripts written without spaces "
         "(Chinese, Japanese, Thai, Lao, Khmer, Myanmar) each character counts as a word.",
@@ -94,13 +137,13 @@ RECORD_FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "clean_flags",
-        datasets.List(_S),
+        LIST_OF_STRINGS,
         False,
         "Cleaning steps that changed this record's text, in pipeline order.",
     ),
     Field(
         "chars_removed",
-        datasets.Value("int32"),
+        "int32",
         False,
         "Characters removed by cleaning (input length minus output length, at least 0).",
     ),
@@ -112,7 +155,7 @@ REJECT_FIELDS: tuple[Field, ...] = (
     Field("file", _S, False, "Input file, relative to the source argument."),
     Field(
         "line",
-        datasets.Value("int32"),
+        "int32",
         True,
         "1-based line (JSONL) or data row (CSV, Parquet); null for whole-file inputs.",
     ),
@@ -132,27 +175,35 @@ DUPLICATE_FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "similarity",
-        datasets.Value("float32"),
+        "float32",
         False,
         "1.0 for exact duplicates; estimated Jaccard to the kept record for near ones.",
     ),
     Field("file", _S, False, "Input file of the dropped record."),
-    Field("line", datasets.Value("int32"), True, "Line/row of the dropped record."),
+    Field("line", "int32", True, "Line/row of the dropped record."),
     Field("source_id", _S, False, "Source id of the dropped record."),
     Field("text", _S, False, "Cleaned text of the dropped record."),
 )
 
 
 def features(fields: tuple[Field, ...]) -> datasets.Features:
-    """The `datasets.Features` of a config."""
-    return datasets.Features({f.name: f.feature for f in fields})
+    """The ``datasets.Features`` of a config (imports ``datasets``)."""
+    import datasets
+
+    return datasets.Features.from_dict({f.name: f.feature_dict() for f in fields})
+
+
+def features_yaml(fields: tuple[Field, ...]) -> list[dict[str, str]]:
+    """A config's ``features`` list in the card's YAML."""
+    return [f.yaml_dict() for f in fields]
 
 
 def arrow_schema(fields: tuple[Field, ...]) -> pa.Schema:
-    """The Arrow schema written to Parquet, with nullability and the HF features metadata."""
-    base = features(fields).arrow_schema
-    cols = [base.field(f.name).with_nullable(f.nullable) for f in fields]
-    return pa.schema(cols, metadata=base.metadata)
+    """The Arrow schema written to Parquet, with nullability and the ``datasets`` features
+    under the ``huggingface`` metadata key (as ``Features.arrow_schema`` puts them)."""
+    info = {"info": {"features": {f.name: f.feature_dict() for f in fields}}}
+    cols = [pa.field(f.name, f.arrow_type, nullable=f.nullable) for f in fields]
+    return pa.schema(cols, metadata={"huggingface": json.dumps(info)})
 
 
 RECORD_SCHEMA = arrow_schema(RECORD_FIELDS)

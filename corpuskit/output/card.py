@@ -9,9 +9,8 @@ record, so the accounting invariant is visible to anyone who opens the card.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-import datasets
 import yaml
 
 from corpuskit import schema
@@ -48,18 +47,12 @@ def hub_language(code: str) -> str | None:
     return code.split("-", 1)[0]
 
 
-def _features_yaml(fields: tuple[schema.Field, ...]) -> list[dict[str, Any]]:
-    info = datasets.DatasetInfo(features=schema.features(fields))
-    # datasets writes a card's features this way itself; it has no public function for it.
-    return cast(list[dict[str, Any]], info._to_yaml_dict()["features"])
-
-
 def _info(
     config_name: str, fields: tuple[schema.Field, ...], splits: Sequence[SplitFiles]
 ) -> dict[str, Any]:
     return {
         "config_name": config_name,
-        "features": _features_yaml(fields),
+        "features": schema.features_yaml(fields),
         "splits": [
             {"name": s.name, "num_bytes": s.num_bytes, "num_examples": s.num_examples}
             for s in splits
@@ -113,8 +106,7 @@ def metadata(
 def _field_rows(fields: tuple[schema.Field, ...]) -> list[tuple[str, str, str]]:
     rows = []
     for f in fields:
-        dtype = f.feature.dtype if hasattr(f.feature, "dtype") else "list<string>"
-        rows.append((f"`{f.name}`", f"{dtype}{', nullable' if f.nullable else ''}", f.doc))
+        rows.append((f"`{f.name}`", f"{f.dtype}{', nullable' if f.nullable else ''}", f.doc))
     return rows
 
 
