@@ -11,7 +11,7 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from corpuskit.executors import make_executor
 from corpuskit.layout import CARD, WORK_DIR
 from corpuskit.output import card
 from corpuskit.output.manifest import read_pins, write_manifest
-from corpuskit.output.spill import Spill
+from corpuskit.output.spill import Spill, SpillPart, spill_schema, write_part
 from corpuskit.output.staging import staging
 from corpuskit.output.write import reject_row, reject_writer, write_splits
 from corpuskit.plan import Planner
@@ -59,16 +59,17 @@ def build(
             config.seed,
             stratify=config.stratify_language,
         )
-        # read + map: kept rows spill to disk, keys go to the planner, rejects are written
+        # read + map: whoever maps a batch spills its kept rows to disk; keys go to the
+        # planner, rejects are written
         stats = SourceStats()
-        spill = Spill(tmp / WORK_DIR, schema.RECORD_SCHEMA)
+        spill = Spill()
         rejects = reject_writer(tmp, config)
         # closing(): on an error or interrupt the pool is shut down here, in order, not
         # whenever the garbage collector finalises the generator (at interpreter exit).
-        with contextlib.closing(_map(sources, config, stats)) as results:
-            for result in results:
-                for row in result.rows:
-                    spill.add(row)
+        with contextlib.closing(_map(sources, config, stats, tmp / WORK_DIR)) as results:
+            for result, part in results:
+                if part is not None:
+                    spill.add(part)
                 planner.add(result.keys)
                 for r in result.rejects:
                     rejects.write(reject_row(r))
@@ -103,21 +104,28 @@ def build(
 
 
 def _map(
-    sources: Sequence[str | os.PathLike[str]], config: BuildConfig, stats: SourceStats
-) -> Generator[mapstage.BatchResult, None, None]:
-    """The map stage's results, batch by batch, in input order; checks at the end that
-    every record read came back (as a row or a reject)."""
+    sources: Sequence[str | os.PathLike[str]],
+    config: BuildConfig,
+    stats: SourceStats,
+    spill_folder: Path,
+) -> Generator[Mapped, None, None]:
+    """The map stage's results, batch by batch, in input order, each with the spill part
+    its kept rows went to; checks at the end that every record read came back (as a row
+    or a reject)."""
+    spill_folder.mkdir(parents=True, exist_ok=True)
     # Arguments are read in a fixed order, so `build a b` and `build b a` agree.
     items = iter_records(sorted(sources, key=os.fspath), config.source, stats)
-    executor = make_executor(config.jobs)
+    executor = make_executor(config.jobs, preload=_WORKER_MODULES)
     state = mapstage.MapState(config) if config.jobs <= 1 else None
     factory = (lambda: state) if state is not None else partial(mapstage.make_state, config)
-    results = executor.map(factory, mapstage.process_batch, _batches(items, config.batch_size))
+    # The map function travels by name (patched in tests to stop a worker mid-batch).
+    work = partial(map_and_spill, mapstage.process_batch, str(spill_folder))
+    results = executor.map(factory, work, _batches(items, config.batch_size))
     mapped = 0
     with contextlib.closing(results):  # closing this generator closes the executor's
-        for result in results:
-            mapped += len(result.rows) + len(result.rejects)
-            yield result
+        for result, part in results:
+            mapped += (part.rows if part is not None else 0) + len(result.rejects)
+            yield result, part
     # "read" is what the sources yielded, not what came back from the map stage, so a
     # record lost between the two cannot balance the books by vanishing from both.
     if mapped != stats.records:
@@ -126,6 +134,39 @@ def _map(
             f"accounted for {mapped:,}; no artifact was written (this is a bug in "
             "corpuskit; please report it)"
         )
+
+
+#: What a pool worker imports: the map stage, the spill writer, and pandas, which pyarrow
+#: imports at its first ``pa.array`` call (to check for pandas objects).
+_WORKER_MODULES = ("corpuskit.mapstage", "corpuskit.output.spill", "pandas")
+
+#: A batch of the map stage's input: (sequence number, record or reject) pairs.
+Batch = Sequence[tuple[int, RawRecord | Reject]]
+
+#: A map-stage result, and the spill part of its kept rows (None when it kept none).
+Mapped = tuple[mapstage.BatchResult, SpillPart | None]
+
+_SPILL_SCHEMA = spill_schema(schema.RECORD_SCHEMA)
+
+
+def map_and_spill(
+    process: Callable[[mapstage.MapState, Batch], mapstage.BatchResult],
+    folder: str,
+    state: mapstage.MapState,
+    batch: Batch,
+) -> Mapped:
+    """Run the map stage (``process``) over one batch and write its kept rows as a spill
+    part, where the batch ran: rows never travel back to the build process, only keys and
+    rejects.
+
+    The part is named by the batch's first sequence number, which no other batch has.
+    """
+    result = process(state, batch)
+    if not result.rows:
+        return result, None
+    part = write_part(result.rows, _SPILL_SCHEMA, Path(folder) / f"part-{batch[0][0]:012d}.arrow")
+    result.rows = []
+    return result, part
 
 
 def _batches(

@@ -357,7 +357,9 @@ class _KillsWhenPickled:
 def _die_while_writing_result(state: MapState, batch: Sequence[tuple[int, Any]]) -> BatchResult:
     result = _REAL_PROCESS_BATCH(state, batch)
     if any(isinstance(item, RawRecord) and POISON in item.text for _, item in batch):
-        result.rows.append({"padding": "x" * 2_000_000, "bomb": _KillsWhenPickled()})
+        # Keys and rejects travel back to the build process (kept rows are spilled where
+        # the batch ran): 2 MB of them, then the bomb.
+        result.keys.append(("x" * 2_000_000, _KillsWhenPickled()))  # type: ignore[arg-type]
     return result
 
 

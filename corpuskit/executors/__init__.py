@@ -8,6 +8,8 @@ yield results in submission order, so the build is the same with ``--jobs 1`` an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from corpuskit.executors.base import Executor
 from corpuskit.executors.inline import InlineExecutor
 from corpuskit.executors.pool import PoolExecutor
@@ -15,6 +17,7 @@ from corpuskit.executors.pool import PoolExecutor
 __all__ = ["Executor", "InlineExecutor", "PoolExecutor", "make_executor"]
 
 
-def make_executor(jobs: int) -> Executor:
-    """The pool for ``jobs`` > 1, else the inline executor."""
-    return InlineExecutor() if jobs <= 1 else PoolExecutor(jobs)
+def make_executor(jobs: int, preload: Sequence[str] = ()) -> Executor:
+    """The pool for ``jobs`` > 1, else the inline executor. ``preload``: modules a pool
+    imports once, before it starts workers (see ``PoolExecutor``)."""
+    return InlineExecutor() if jobs <= 1 else PoolExecutor(jobs, preload)

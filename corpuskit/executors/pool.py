@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import forkserver, resource_tracker
@@ -85,8 +85,12 @@ def _collect(path: str) -> Any:
 class PoolExecutor:
     """A local process pool; at most ``2 * jobs`` batches are in flight at once."""
 
-    def __init__(self, jobs: int):
+    def __init__(self, jobs: int, preload: Sequence[str] = ()):
         self.jobs = jobs
+        # Imported once by the fork server that workers are forked from: each worker
+        # starts with them loaded (no import of its own: ~1 s of CPU per worker) and
+        # shares their memory pages with the other workers.
+        self.preload = tuple(preload)
 
     def map(
         self, factory: Callable[[], Any], fn: Callable[[Any, B], R], batches: Iterable[B]
@@ -104,7 +108,7 @@ class PoolExecutor:
         self, factory: Callable[[], Any], fn: Callable[[Any, B], R], batches: Iterable[B]
     ) -> Generator[R, None, None]:
         ctx = multiprocessing.get_context("forkserver")
-        _start_forkserver()
+        _start_forkserver(self.preload)
         pending: deque[Future[str]] = deque()
         with tempfile.TemporaryDirectory(prefix="corpuskit-pool-") as spool:
             pool = ProcessPoolExecutor(
@@ -143,8 +147,9 @@ class PoolExecutor:
                     pool.shutdown(wait=True, cancel_futures=not finished)
 
 
-def _start_forkserver() -> None:
-    """Start multiprocessing's fork server with SIGINT blocked, if it is not running yet.
+def _start_forkserver(preload: Sequence[str]) -> None:
+    """Start multiprocessing's fork server with SIGINT blocked, if it is not running yet;
+    it imports ``preload`` first (a server already running keeps what it has).
 
     Workers are forked from the fork server and inherit its signal mask, so Ctrl-C never
     reaches them, even while they start up (before ``_init_worker`` can ignore it); the
@@ -156,4 +161,6 @@ def _start_forkserver() -> None:
         # would undo the block below if the fork server started it.
         resource_tracker.ensure_running()
         with interrupts.blocked_for_children():
+            if preload:
+                forkserver.set_forkserver_preload(["__main__", *preload])
             forkserver.ensure_running()

@@ -2,22 +2,35 @@
 
 Kept records leave the map stage in input order, but the artifact lists them in id order
 (ids are hashes, so that order is both canonical — the same whatever the input order — and
-well shuffled). Records are spilled into buckets by id prefix as Arrow IPC streams; reading
-back sorts one bucket at a time, so memory holds one bucket (corpus / 256), never the corpus.
+well shuffled). Whoever ran a batch (a pool worker, or the build process with ``--jobs 1``)
+writes its kept rows as one **part**: an Arrow IPC file whose rows are grouped by
+**bucket** (the id's leading byte), with the row offset of every bucket. The build process
+only collects the parts' small descriptions (:class:`SpillPart`), so no row crosses a
+process boundary or passes through the build process during the map stage.
+
+Reading back takes a run of consecutive buckets at a time, sized to about
+``GROUP_BYTES``, slices it out of every part (memory-mapped, so without a copy) and sorts
+it: memory holds one group, never the corpus. Every part is opened once per group; at
+10M articles (10,000 parts, ~700 groups) those opens would start to count, and the parts
+should then be merged first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpuskit.output.writer import table_from_rows
+
 NUM_BUCKETS = 256
-FLUSH_ROWS = 256  # per bucket
-MAX_BUFFERED_ROWS = 4096  # over all buckets: caps memory at a few thousand texts
+#: Estimated Arrow bytes of rows sorted at once by the write stage.
+GROUP_BYTES = 32 << 20
 
 INTERNAL_FIELDS = [
     pa.field("_seq", pa.int64(), nullable=False),
@@ -26,69 +39,89 @@ INTERNAL_FIELDS = [
 ]
 
 
+def spill_schema(schema: pa.Schema) -> pa.Schema:
+    """The output ``schema`` plus the internal columns that carry provenance to the writer."""
+    return pa.schema(list(schema) + INTERNAL_FIELDS)
+
+
+def bucket_of(record_id: str) -> int:
+    """The bucket of a row: its id's leading byte (ids are hex digests)."""
+    return int(record_id[:2], 16) % NUM_BUCKETS
+
+
+@dataclass(frozen=True)
+class SpillPart:
+    """One batch's kept rows on disk: ``offsets[b]:offsets[b + 1]`` are bucket ``b``'s rows."""
+
+    path: str
+    offsets: tuple[int, ...]  # NUM_BUCKETS + 1 row offsets
+    nbytes: int  # Arrow bytes of the rows
+
+    @property
+    def rows(self) -> int:
+        return self.offsets[-1]
+
+
+def write_part(rows: Sequence[Mapping[str, Any]], schema: pa.Schema, path: Path) -> SpillPart:
+    """Write ``rows`` (the spill schema's columns) to ``path``, grouped by bucket.
+
+    Within a bucket the rows keep their order. Raises OSError when the file cannot be
+    written (the build then fails: a part is never half-counted).
+    """
+    buckets = np.fromiter((bucket_of(row["id"]) for row in rows), np.int64, len(rows))
+    order = np.argsort(buckets, kind="stable")
+    table = table_from_rows([rows[i] for i in order.tolist()], schema)
+    offsets = np.zeros(NUM_BUCKETS + 1, dtype=np.int64)
+    np.cumsum(np.bincount(buckets, minlength=NUM_BUCKETS), out=offsets[1:])
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+        writer.write_table(table)
+    return SpillPart(str(path), tuple(offsets.tolist()), table.nbytes)
+
+
 class Spill:
-    """Buckets of rows keyed by their ``id`` column's leading hex digits."""
+    """The parts written so far, and the write stage's view of them in artifact order."""
 
-    def __init__(self, folder: Path, schema: pa.Schema):
-        self.folder = folder
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.schema = pa.schema(list(schema) + INTERNAL_FIELDS)
-        self._buffers: dict[int, list[Mapping[str, Any]]] = {}
-        self._writers: dict[int, pa.RecordBatchStreamWriter] = {}
-        self._sinks: dict[int, Any] = {}
+    def __init__(self) -> None:
+        self.parts: list[SpillPart] = []
         self.rows = 0
-        self._buffered = 0
 
-    @staticmethod
-    def bucket_of(record_id: str) -> int:
-        return int(record_id[:2], 16) % NUM_BUCKETS
+    def add(self, part: SpillPart) -> None:
+        self.parts.append(part)
+        self.rows += part.rows
 
-    def add(self, row: Mapping[str, Any]) -> None:
-        bucket = self.bucket_of(row["id"])
-        buf = self._buffers.setdefault(bucket, [])
-        buf.append(row)
-        self.rows += 1
-        self._buffered += 1
-        if len(buf) >= FLUSH_ROWS:
-            self._flush(bucket)
-        elif self._buffered >= MAX_BUFFERED_ROWS:
-            for b in sorted(self._buffers):
-                self._flush(b)
-
-    def _flush(self, bucket: int) -> None:
-        rows = self._buffers.pop(bucket, None)
-        if not rows:
-            return
-        self._buffered -= len(rows)
-        writer = self._writers.get(bucket)
-        if writer is None:
-            sink = pa.OSFile(str(self.folder / f"bucket-{bucket:03d}.arrow"), "wb")
-            self._sinks[bucket] = sink
-            writer = self._writers[bucket] = pa.ipc.new_stream(sink, self.schema)
-        writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
-
-    def close(self) -> None:
-        for bucket in list(self._buffers):
-            self._flush(bucket)
-        for writer in self._writers.values():
-            writer.close()
-        for sink in self._sinks.values():
-            sink.close()
-        self._writers.clear()
-        self._sinks.clear()
+    def groups(self) -> list[tuple[int, int]]:
+        """Runs of consecutive buckets ``[first, end)`` of about ``GROUP_BYTES`` each."""
+        sizes = np.zeros(NUM_BUCKETS, dtype=np.float64)
+        for part in self.parts:
+            if part.rows:
+                sizes += np.diff(np.asarray(part.offsets)) * (part.nbytes / part.rows)
+        groups: list[tuple[int, int]] = []
+        first, total = 0, 0.0
+        for bucket in range(NUM_BUCKETS):
+            if total and total + sizes[bucket] > GROUP_BYTES:
+                groups.append((first, bucket))
+                first, total = bucket, 0.0
+            total += sizes[bucket]
+        groups.append((first, NUM_BUCKETS))
+        return groups
 
     def sorted_batches(self) -> Iterator[pa.Table]:
-        """Each bucket as a table sorted by (id, file, line): the artifact's row order."""
-        self.close()
-        for bucket in range(NUM_BUCKETS):
-            path = self.folder / f"bucket-{bucket:03d}.arrow"
-            if not path.exists():
+        """Each group of buckets as a table sorted by (id, file, line): the artifact's row
+        order, whatever the batches and whoever wrote them."""
+        for first, end in self.groups():
+            slices = []
+            for part in self.parts:
+                start, stop = part.offsets[first], part.offsets[end]
+                if stop > start:
+                    with pa.memory_map(part.path) as source:
+                        table = pa.ipc.open_file(source).read_all()
+                    slices.append(table.slice(start, stop - start))
+            if not slices:
                 continue
-            with pa.OSFile(str(path), "rb") as source:
-                table = pa.ipc.open_stream(source).read_all()
+            table = pa.concat_tables(slices)
             order = pc.sort_indices(
                 table,
                 sort_keys=[("id", "ascending"), ("_file", "ascending"), ("_line", "ascending")],
             )
             yield table.take(order)
-            del table
+            del table, slices
