@@ -106,8 +106,9 @@ class Spill:
         return groups
 
     def sorted_batches(self) -> Iterator[pa.Table]:
-        """Each group of buckets as a table sorted by (id, file, line): the artifact's row
-        order, whatever the batches and whoever wrote them."""
+        """Each bucket's rows as a table sorted by (id, file, line), bucket after bucket:
+        the artifact's row order, whatever the batches and whoever wrote them. Buckets
+        are read and sorted a group at a time."""
         for first, end in self.groups():
             slices = []
             for part in self.parts:
@@ -123,5 +124,14 @@ class Spill:
                 table,
                 sort_keys=[("id", "ascending"), ("_file", "ascending"), ("_line", "ascending")],
             )
-            yield table.take(order)
+            ordered = table.take(order)
             del table, slices
+            # One table per bucket (sorted by id, the group's buckets follow each other):
+            # the write stage counts first-seen languages and sources per table, and its
+            # tables stay what they were when the spill was read bucket by bucket.
+            start = 0
+            for bucket in range(first, end):
+                size = sum(p.offsets[bucket + 1] - p.offsets[bucket] for p in self.parts)
+                if size:
+                    yield ordered.slice(start, size)
+                    start += size
