@@ -52,12 +52,15 @@ def build(
     t0 = time.perf_counter()
     with staging(Path(out), force, sources, wait) as tmp:
         pins = read_pins(config.previous) if config.previous else {}
+        work = tmp / WORK_DIR  # the spill and the near-dup signatures; removed at the end
+        work.mkdir()
         planner = Planner(
             config.near_dup,
             config.near_dups,
             config.eval_ratio,
             config.seed,
             stratify=config.stratify_language,
+            folder=work,
         )
         # read + map: whoever maps a batch spills its kept rows to disk; keys go to the
         # planner, rejects are written
@@ -66,7 +69,7 @@ def build(
         rejects = reject_writer(tmp, config)
         # closing(): on an error or interrupt the pool is shut down here, in order, not
         # whenever the garbage collector finalises the generator (at interpreter exit).
-        with contextlib.closing(_map(sources, config, stats, tmp / WORK_DIR)) as results:
+        with contextlib.closing(_map(sources, config, stats, work)) as results:
             for result, part in results:
                 if part is not None:
                     spill.add(part)
@@ -112,7 +115,6 @@ def _map(
     """The map stage's results, batch by batch, in input order, each with the spill part
     its kept rows went to; checks at the end that every record read came back (as a row
     or a reject)."""
-    spill_folder.mkdir(parents=True, exist_ok=True)
     # Arguments are read in a fixed order, so `build a b` and `build b a` agree.
     items = iter_records(sorted(sources, key=os.fspath), config.source, stats)
     executor = make_executor(config.jobs, preload=_WORKER_MODULES)

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -84,7 +85,10 @@ class Planner:
         eval_ratio: float,
         seed: int,
         stratify: bool = False,
+        folder: Path | None = None,
     ):
+        """``folder``: where the near-duplicate index may keep its signatures on disk
+        (see ``NearDupIndex``); None keeps them in memory."""
         self.stratify = stratify
         self.near = near
         self.near_policy = near_policy
@@ -92,7 +96,7 @@ class Planner:
         self.seed = seed
         self._group_of_hash: dict[str, int] = {}
         self._members: list[list[Keys]] = []  # per content group
-        self._index = NearDupIndex(near) if near.enabled else None
+        self._index = NearDupIndex(near, folder) if near.enabled else None
         self._containment = ContainmentIndex() if near.enabled else None
 
     def add(self, keys: Iterable[Keys]) -> None:

@@ -11,20 +11,25 @@ import sys
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from corpuskit.config import NearDupConfig
 from corpuskit.dedup.minhash import EMPTY_SLOT, SHINGLE_MUL, estimate_jaccard
+from corpuskit.dedup.signature_file import MappedRows, SignatureFile
 from corpuskit.tokens import I64, U32, U64, fmix64
 
 # Cluster building: buckets larger than this are not compared all-pairs (see NearDupIndex).
 _BIG_BUCKET = 64
 _MAX_LEADERS = 64
 _LEADER_BLOCK = 256
-# Pairs gathered per verification step (each pair gathers 2 * num_perm * 4 bytes).
-_VERIFY_CHUNK = 65_536
+# Pairs gathered per verification step (each pair gathers 2 * num_perm * 4 bytes: 8 MB
+# at the default 128 permutations).
+_VERIFY_CHUNK = 8_192
+# Rows read at a time by scans over every signature (a band, the empty-signature check).
+_SCAN_ROWS = 16_384
 # Audit: a big bucket is compared exhaustively across splits up to this many pairs.
 _AUDIT_BUCKET_BUDGET = 4_000_000
 
@@ -90,18 +95,25 @@ class NearDupIndex:
     Memory: signatures live in one key-sorted uint32 matrix (``num_perm * 4`` bytes per record)
     plus 8 bytes per key; records added since the last ``clusters()`` wait in a bytearray and
     merging them briefly holds both. Band hashes are computed one band at a time and not kept;
-    the candidate pairs (24 bytes each) are kept for the audit.
+    the candidate pairs (24 bytes each) are kept for the audit. Given a ``folder``, the
+    signatures go to a file there instead and are read through a memory map whose pages are
+    released as they are read (:mod:`corpuskit.dedup.signature_file`): RAM then holds 8 bytes a
+    record plus the candidate pairs. That needs keys added in ascending order before the
+    first ``clusters()`` (the planner's are); otherwise they are read into memory.
     """
 
-    def __init__(self, config: NearDupConfig) -> None:
+    def __init__(self, config: NearDupConfig, folder: Path | None = None) -> None:
         self.config = config
         self._width = config.signature_bytes
+        self._file = (
+            SignatureFile(folder / "signatures.bin", self._width) if folder is not None else None
+        )
         # Added since the last clusters()/audit: appended cheaply, merged on demand.
         self._pending_sigs = bytearray()
         self._pending_keys = array("q")
         # Everything merged so far, sorted by key, with the candidate pairs computed from it.
         self._keys: I64 = np.zeros(0, dtype=np.int64)
-        self._matrix: U32 = np.zeros((0, config.num_perm), dtype=np.uint32)
+        self._matrix: U32 | MappedRows = np.zeros((0, config.num_perm), dtype=np.uint32)
         self._candidates_cache: _Candidates | None = None
 
     def __len__(self) -> int:
@@ -119,7 +131,10 @@ class NearDupIndex:
             raise ValueError(
                 f"near-dup keys must be ints that fit in 64 bits, got {key!r}"
             ) from None
-        self._pending_sigs += signature
+        if self._file is not None:
+            self._file.append(signature)
+        else:
+            self._pending_sigs += signature
 
     def add_many(self, keys: Sequence[int], sigs: Sequence[bytes]) -> None:
         """Batch form of add(), for a map-stage batch of results."""
@@ -140,13 +155,23 @@ class NearDupIndex:
 
     # -- candidates --------------------------------------------------------------------------
 
-    def _prepared(self) -> tuple[I64, U32, _Candidates]:
+    def _prepared(self) -> tuple[I64, U32 | MappedRows, _Candidates]:
         if self._pending_keys or self._candidates_cache is None:
+            if self._file is not None:
+                mapped = self._file.mapped(self.config.num_perm)
+                self._file = None  # later adds (if any) go to memory
+                pending_keys = np.frombuffer(self._pending_keys, dtype=np.int64)
+                if not len(self._keys) and _ascending(pending_keys):
+                    self._keys, self._matrix = pending_keys.copy(), mapped
+                    self._pending_keys = array("q")
+                    self._candidates_cache = self._candidates(mapped)
+                    return self._keys, self._matrix, self._candidates_cache
+                self._pending_sigs = bytearray(mapped[:].tobytes())
             pending = np.frombuffer(self._pending_sigs, dtype="<u4")
             pending = pending.reshape(-1, self.config.num_perm)
             keys = np.concatenate([self._keys, np.frombuffer(self._pending_keys, dtype=np.int64)])
-            merged = np.concatenate([self._matrix, pending]) if len(self._matrix) else pending
-            if len(keys) < 2 or bool((keys[1:] > keys[:-1]).all()):
+            merged = np.concatenate([self._matrix[:], pending]) if len(self._matrix) else pending
+            if _ascending(keys):
                 # Keys added in ascending order (the planner's content groups are): the
                 # signatures are already in key order, and are used where they lie, not
                 # copied (a copy is the global stage's largest allocation: 512 bytes an
@@ -169,24 +194,36 @@ class NearDupIndex:
             self._candidates_cache = self._candidates(matrix)
         return self._keys, self._matrix, self._candidates_cache
 
-    def _band_keys(self, matrix: U32, band: int) -> U64:
+    def _band_keys(self, matrix: U32 | MappedRows, band: int, live: I64) -> U64:
+        """The band's key of every live row, read ``_SCAN_ROWS`` rows at a time."""
         rows = self.config.rows
-        cols = matrix[:, band * rows : (band + 1) * rows].astype(np.uint64)
-        h = np.full(len(matrix), np.uint64(band), dtype=np.uint64)
-        for c in range(rows):
-            h = fmix64(h * SHINGLE_MUL + cols[:, c])
-        return h
+        out = np.empty(len(matrix), dtype=np.uint64)
+        for s in range(0, len(matrix), _SCAN_ROWS):
+            cols = matrix[s : s + _SCAN_ROWS, band * rows : (band + 1) * rows].astype(np.uint64)
+            h = np.full(len(cols), np.uint64(band), dtype=np.uint64)
+            for c in range(rows):
+                h = fmix64(h * SHINGLE_MUL + cols[:, c])
+            out[s : s + len(cols)] = h
+        return out if len(live) == len(matrix) else out[live]
 
-    def _candidates(self, matrix: U32) -> _Candidates:
+    def _candidates(self, matrix: U32 | MappedRows) -> _Candidates:
         n = len(matrix)
-        live = np.flatnonzero(~(matrix == EMPTY_SLOT).all(axis=1))
-        live_matrix = matrix if len(live) == n else matrix[live]
+        live = np.flatnonzero(
+            np.concatenate(
+                [
+                    ~(matrix[s : s + _SCAN_ROWS] == EMPTY_SLOT).all(axis=1)
+                    for s in range(0, n, _SCAN_ROWS)
+                ]
+            )
+            if n
+            else np.zeros(0, dtype=bool)
+        )
         min_matches = self.config.min_matches
         pair_codes: list[I64] = []
         leader_edges: list[tuple[I64, I64, I64]] = []
         big: dict[bytes, I64] = {}
         for band in range(self.config.bands):
-            bk = self._band_keys(live_matrix, band)
+            bk = self._band_keys(matrix, band, live)
             order = np.argsort(bk, kind="stable")  # ties stay in key order: deterministic
             sorted_bk = bk[order]
             members = live[order]
@@ -350,7 +387,11 @@ class NearDupIndex:
         )
 
 
-def _count_matches(matrix: U32, left: I64, right: I64) -> I64:
+def _ascending(keys: I64) -> bool:
+    return len(keys) < 2 or bool((keys[1:] > keys[:-1]).all())
+
+
+def _count_matches(matrix: U32 | MappedRows, left: I64, right: I64) -> I64:
     """Equal slots per pair, in chunks so gathering signatures never needs much memory."""
     out = np.empty(len(left), dtype=np.int64)
     for s in range(0, len(left), _VERIFY_CHUNK):
@@ -360,7 +401,7 @@ def _count_matches(matrix: U32, left: I64, right: I64) -> I64:
     return out
 
 
-def _leader_edges(matrix: U32, bucket: I64, min_matches: int) -> tuple[I64, I64, I64]:
+def _leader_edges(matrix: U32 | MappedRows, bucket: I64, min_matches: int) -> tuple[I64, I64, I64]:
     """Verified edges between a big bucket's members and its greedy leaders (key order)."""
     leaders: list[int] = [int(bucket[0])]
     lefts: list[I64] = []

@@ -1,0 +1,86 @@
+"""MinHash signatures on disk: what lets the global stage hold ~10 bytes an article, not 520.
+
+The near-duplicate index needs every kept article's signature (``num_perm * 4`` bytes: 512
+at the default 128 permutations), but it reads them in two patterns only: scans over all
+rows, one LSH band at a time, and gathers of the rows of candidate pairs. Both work as
+well on a file: signatures are appended to one as the map stage delivers them, and read
+back through a read-only memory map. The pages a read touches are handed back to the
+operating system (``madvise(MADV_DONTNEED)``) every ``RELEASE_ROWS`` rows, so they never
+add up in the build's resident memory; the data stays in the page cache, and a page read
+again is mapped again from there.
+"""
+
+from __future__ import annotations
+
+import mmap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from corpuskit.tokens import U32
+
+#: Rows read between two releases of the mapped pages (at 512-byte rows: ~8 MB).
+RELEASE_ROWS = 16_384
+
+
+class SignatureFile:
+    """An append-only file of fixed-width signatures (``width`` bytes each)."""
+
+    def __init__(self, path: Path, width: int) -> None:
+        self.path = path
+        self.width = width
+        self.rows = 0
+        self._fh = path.open("wb")
+
+    def append(self, signature: bytes) -> None:
+        self._fh.write(signature)
+        self.rows += 1
+
+    def mapped(self, num_perm: int) -> MappedRows:
+        """The rows written so far, read-only (no more may be appended after this)."""
+        self._fh.close()
+        return MappedRows(self.path, self.rows, num_perm)
+
+
+class MappedRows:
+    """A read-only ``(rows, num_perm)`` uint32 matrix on a memory-mapped file.
+
+    Indexing works as on a numpy array (a row, rows by index array, slices) but always
+    returns a copy, and counts what was read: after ``RELEASE_ROWS`` rows the mapped
+    pages are released.
+    """
+
+    def __init__(self, path: Path, rows: int, num_perm: int) -> None:
+        self.shape = (rows, num_perm)
+        self._mmap: mmap.mmap | None = None
+        if rows == 0:
+            self._array: U32 = np.zeros((0, num_perm), dtype=np.uint32)
+        else:
+            with path.open("rb") as fh:
+                self._mmap = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            self._array = np.frombuffer(self._mmap, dtype="<u4").reshape(rows, num_perm)
+        self._read = 0
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def nbytes(self) -> int:
+        """Resident bytes held: none (the pages are the page cache's, and released)."""
+        return 0
+
+    def __getitem__(self, key: Any) -> U32:
+        out: U32 = self._array[key]
+        if np.may_share_memory(out, self._array):  # a view (a row, a slice): detach it
+            out = out.copy()
+        self._read += out.shape[0] if out.ndim == 2 else 1
+        if self._read >= RELEASE_ROWS:
+            self.release()
+        return out
+
+    def release(self) -> None:
+        """Hand the mapped pages read so far back to the operating system."""
+        self._read = 0
+        if self._mmap is not None and hasattr(self._mmap, "madvise"):
+            self._mmap.madvise(mmap.MADV_DONTNEED)
