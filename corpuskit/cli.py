@@ -366,6 +366,7 @@ def build(
         ),
         near_dup=replace(NearDupConfig(), enabled=not no_near_dups, threshold=near_threshold),
     )
+    pipeline.use_system_allocator()  # this process is corpuskit's own
     report = pipeline.build(sources, out, config, force=force, wait=wait)
     if report_path is not None:
         report_path.write_text(json.dumps(report.to_json(), indent=2, default=str) + "\n")

@@ -15,6 +15,8 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
+import pyarrow as pa
+
 from corpuskit import mapstage, schema
 from corpuskit.config import BuildConfig
 from corpuskit.errors import CorpuskitError
@@ -119,7 +121,12 @@ def _map(
     items = iter_records(sorted(sources, key=os.fspath), config.source, stats)
     executor = make_executor(config.jobs, preload=_WORKER_MODULES)
     state = mapstage.MapState(config) if config.jobs <= 1 else None
-    factory = (lambda: state) if state is not None else partial(mapstage.make_state, config)
+    # make_state travels by name, like the map function (tests patch it).
+    factory = (
+        (lambda: state)
+        if state is not None
+        else partial(_worker_state, mapstage.make_state, config)
+    )
     # The map function travels by name (patched in tests to stop a worker mid-batch).
     work = partial(map_and_spill, mapstage.process_batch, str(spill_folder))
     results = executor.map(factory, work, _batches(items, config.batch_size))
@@ -141,6 +148,26 @@ def _map(
 #: What a pool worker imports: the map stage, the spill writer, and pandas, which pyarrow
 #: imports at its first ``pa.array`` call (to check for pandas objects).
 _WORKER_MODULES = ("corpuskit.mapstage", "corpuskit.output.spill", "pandas")
+
+
+def use_system_allocator() -> None:
+    """Make Arrow allocate with the C library's malloc in this process.
+
+    pyarrow's wheels default to mimalloc, which keeps freed memory for reuse: the build
+    process of a 20k-article build peaked at 269 MB with it and at 204 MB with the system
+    allocator, pool workers at 197/150 MB against 183/128 MB, at the same speed (measured
+    here). A process-wide setting: the CLI calls this for its own process, and pool
+    workers for theirs; ``build()`` called as a library leaves the caller's choice alone.
+    """
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
+def _worker_state(
+    make_state: Callable[[BuildConfig], mapstage.MapState], config: BuildConfig
+) -> mapstage.MapState:
+    use_system_allocator()  # a pool worker is corpuskit's own process
+    return make_state(config)
+
 
 #: A batch of the map stage's input: (sequence number, record or reject) pairs.
 Batch = Sequence[tuple[int, RawRecord | Reject]]

@@ -71,6 +71,7 @@ class _Candidates:
     right: I64
     matches: I64
     big_buckets: list[I64]  # members (row indices, sorted) of buckets not compared all-pairs
+    empty: npt.NDArray[np.bool_]  # per row: the signature is empty (a text without shingles)
 
 
 class NearDupIndex:
@@ -208,16 +209,17 @@ class NearDupIndex:
 
     def _candidates(self, matrix: U32 | MappedRows) -> _Candidates:
         n = len(matrix)
-        live = np.flatnonzero(
+        empty = (
             np.concatenate(
                 [
-                    ~(matrix[s : s + _SCAN_ROWS] == EMPTY_SLOT).all(axis=1)
+                    (matrix[s : s + _SCAN_ROWS] == EMPTY_SLOT).all(axis=1)
                     for s in range(0, n, _SCAN_ROWS)
                 ]
             )
             if n
             else np.zeros(0, dtype=bool)
         )
+        live = np.flatnonzero(~empty)
         min_matches = self.config.min_matches
         pair_codes: list[I64] = []
         leader_edges: list[tuple[I64, I64, I64]] = []
@@ -260,7 +262,7 @@ class NearDupIndex:
             left = np.concatenate([left, *(e[0] for e in leader_edges)])
             right = np.concatenate([right, *(e[1] for e in leader_edges)])
             matches = np.concatenate([matches, *(e[2] for e in leader_edges)])
-        return _Candidates(left, right, matches, list(big.values()))
+        return _Candidates(left, right, matches, list(big.values()), empty)
 
     # -- results -----------------------------------------------------------------------------
 
@@ -276,7 +278,7 @@ class NearDupIndex:
     def similarities(self, keys_a: I64, keys_b: I64) -> npt.NDArray[np.float64]:
         """Estimated Jaccard of each pair ``(keys_a[i], keys_b[i])`` of added keys, vectorised
         (0 where either signature is empty, as in :func:`estimate_jaccard`)."""
-        keys, matrix, _ = self._prepared()
+        keys, matrix, cand = self._prepared()
         if len(keys_a) == 0:
             return np.zeros(0, dtype=np.float64)
         ra, rb = np.searchsorted(keys, keys_a), np.searchsorted(keys, keys_b)
@@ -287,7 +289,9 @@ class NearDupIndex:
         ):
             raise KeyError("every key must have been added to the near-dup index")
         matches = _count_matches(matrix, ra, rb).astype(np.float64)
-        empty = (matrix[ra] == EMPTY_SLOT).all(axis=1) | (matrix[rb] == EMPTY_SLOT).all(axis=1)
+        # Emptiness per row was found once; gathering the rows again here held every
+        # pair's two signatures at once (270 MB for 500k containment candidates).
+        empty = cand.empty[ra] | cand.empty[rb]
         return np.where(empty, 0.0, matches / self.config.num_perm)
 
     def clusters(self, min_similarity: float | None = None) -> list[list[int]]:

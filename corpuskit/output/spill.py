@@ -10,13 +10,15 @@ process boundary or passes through the build process during the map stage.
 
 Reading back takes a run of consecutive buckets at a time, sized to about
 ``GROUP_BYTES``, slices it out of every part (memory-mapped, so without a copy) and sorts
-it: memory holds one group, never the corpus. Every part is opened once per group; at
-10M articles (10,000 parts, ~700 groups) those opens would start to count, and the parts
-should then be merged first.
+it: memory holds one group, never the corpus. Parts are opened once and their pages handed
+back to the operating system after each group. Beyond ``MAX_OPEN_PARTS`` parts (~500k
+articles) every group opens them again (~0.4 ms a part here): at 10M articles (10,000
+parts, ~2,800 groups) the parts should be merged first.
 """
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +32,9 @@ from corpuskit.output.writer import table_from_rows
 
 NUM_BUCKETS = 256
 #: Estimated Arrow bytes of rows sorted at once by the write stage.
-GROUP_BYTES = 32 << 20
+GROUP_BYTES = 8 << 20
+#: Parts kept open across groups (each holds a file descriptor).
+MAX_OPEN_PARTS = 512
 
 INTERNAL_FIELDS = [
     pa.field("_seq", pa.int64(), nullable=False),
@@ -78,6 +82,21 @@ def write_part(rows: Sequence[Mapping[str, Any]], schema: pa.Schema, path: Path)
     return SpillPart(str(path), tuple(offsets.tolist()), table.nbytes)
 
 
+class _MappedPart:
+    """A part's table, zero-copy over a read-only memory map of its file."""
+
+    def __init__(self, path: str) -> None:
+        with open(path, "rb") as fh:
+            self._mmap = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        self.table = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(self._mmap))).read_all()
+
+    def release(self) -> None:
+        """Hand the pages read so far back to the operating system (they stay readable:
+        a page read again is mapped again from the page cache)."""
+        if hasattr(self._mmap, "madvise"):
+            self._mmap.madvise(mmap.MADV_DONTNEED)
+
+
 class Spill:
     """The parts written so far, and the write stage's view of them in artifact order."""
 
@@ -109,14 +128,19 @@ class Spill:
         """Each bucket's rows as a table sorted by (id, file, line), bucket after bucket:
         the artifact's row order, whatever the batches and whoever wrote them. Buckets
         are read and sorted a group at a time."""
+        # Up to MAX_OPEN_PARTS parts stay open (parsed once) for all groups; beyond that,
+        # every group opens them again.
+        keep_open = len(self.parts) <= MAX_OPEN_PARTS
+        opened: dict[int, _MappedPart] = {}
         for first, end in self.groups():
             slices = []
-            for part in self.parts:
+            for i, part in enumerate(self.parts):
                 start, stop = part.offsets[first], part.offsets[end]
                 if stop > start:
-                    with pa.memory_map(part.path) as source:
-                        table = pa.ipc.open_file(source).read_all()
-                    slices.append(table.slice(start, stop - start))
+                    mapped = opened.get(i) or _MappedPart(part.path)
+                    if keep_open:
+                        opened[i] = mapped
+                    slices.append(mapped.table.slice(start, stop - start))
             if not slices:
                 continue
             table = pa.concat_tables(slices)
@@ -126,6 +150,12 @@ class Spill:
             )
             ordered = table.take(order)
             del table, slices
+            for mapped in opened.values():
+                mapped.release()  # the group is copied out: its pages can go
+            # Arrow's allocator (mimalloc in the wheels) keeps freed memory for reuse;
+            # handed back per group, the write stage holds ~1 group, not the sum of the
+            # high-water marks of every thread (+80 MB at 20k articles, measured).
+            pa.default_memory_pool().release_unused()
             # One table per bucket (sorted by id, the group's buckets follow each other):
             # the write stage counts first-seen languages and sources per table, and its
             # tables stay what they were when the spill was read bucket by bucket.
