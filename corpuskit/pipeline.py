@@ -84,6 +84,7 @@ def build(
         # plan: duplicates, clusters and the split, from the keys alone
         t1 = time.perf_counter()
         plan = planner.decide(pins)
+        planner.close()  # its signature file is in the work folder, removed below
         report.add_plan(plan)
         report.timings.update(
             {
@@ -119,14 +120,10 @@ def _map(
     or a reject)."""
     # Arguments are read in a fixed order, so `build a b` and `build b a` agree.
     items = iter_records(sorted(sources, key=os.fspath), config.source, stats)
-    executor = make_executor(config.jobs, preload=_WORKER_MODULES)
+    executor = make_executor(config.jobs, preload=_WORKER_MODULES, setup=use_system_allocator)
     state = mapstage.MapState(config) if config.jobs <= 1 else None
     # make_state travels by name, like the map function (tests patch it).
-    factory = (
-        (lambda: state)
-        if state is not None
-        else partial(_worker_state, mapstage.make_state, config)
-    )
+    factory = (lambda: state) if state is not None else partial(mapstage.make_state, config)
     # The map function travels by name (patched in tests to stop a worker mid-batch).
     work = partial(map_and_spill, mapstage.process_batch, str(spill_folder))
     results = executor.map(factory, work, _batches(items, config.batch_size))
@@ -145,9 +142,10 @@ def _map(
         )
 
 
-#: What a pool worker imports: the map stage, the spill writer, and pandas, which pyarrow
-#: imports at its first ``pa.array`` call (to check for pandas objects).
-_WORKER_MODULES = ("corpuskit.mapstage", "corpuskit.output.spill", "pandas")
+#: What a pool worker imports: this module (map_and_spill travels by name), the map stage,
+#: and pandas, which pyarrow imports at its first ``pa.array`` call (to check for pandas
+#: objects).
+_WORKER_MODULES = ("corpuskit.pipeline", "corpuskit.mapstage", "pandas")
 
 
 def use_system_allocator() -> None:
@@ -157,16 +155,10 @@ def use_system_allocator() -> None:
     process of a 20k-article build peaked at 269 MB with it and at 204 MB with the system
     allocator, pool workers at 197/150 MB against 183/128 MB, at the same speed (measured
     here). A process-wide setting: the CLI calls this for its own process, and pool
-    workers for theirs; ``build()`` called as a library leaves the caller's choice alone.
+    workers for theirs (only in processes the pool started); ``build()`` called as a
+    library leaves the caller's choice alone.
     """
     pa.set_memory_pool(pa.system_memory_pool())
-
-
-def _worker_state(
-    make_state: Callable[[BuildConfig], mapstage.MapState], config: BuildConfig
-) -> mapstage.MapState:
-    use_system_allocator()  # a pool worker is corpuskit's own process
-    return make_state(config)
 
 
 #: A batch of the map stage's input: (sequence number, record or reject) pairs.

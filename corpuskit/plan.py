@@ -124,6 +124,11 @@ class Planner:
                 )
             )
 
+    def close(self) -> None:
+        """Let go of the near-duplicate index (its signature file and memory map)."""
+        if self._index is not None:
+            self._index.close()
+
     def decide(self, pins: Mapping[str, str] | None = None) -> Plan:
         plan = Plan()
         pins = pins or {}

@@ -15,6 +15,7 @@ from huggingface_hub import DatasetCard
 
 from corpuskit import BuildConfig, build, schema
 from corpuskit.errors import OutputError
+from corpuskit.layout import WORK_DIR
 from corpuskit.report import NothingKept
 
 from .conftest import FR_PARAS, english_article, files_of, shared
@@ -74,6 +75,14 @@ def test_rejects_and_duplicates_are_their_own_configs(
     assert dups[0]["duplicate_of"] in set(_load(out, tmp_path)["train"]["id"]) | set(
         _load(out, tmp_path)["eval"]["id"]
     )
+
+
+def test_no_working_file_is_left_in_the_artifact(tmp_path: Path, small_corpus: Path) -> None:
+    # With a pool: spill parts and the near-dup signature file live in the work folder.
+    out = tmp_path / "news"
+    build([small_corpus], out, BuildConfig(name="news", min_chars=50, jobs=2, batch_size=2))
+    assert not (out / WORK_DIR).exists()
+    assert not any(p.suffix in (".arrow", ".bin") for p in out.rglob("*"))
 
 
 def test_manifest_counts_add_up(built: tuple[Path, object]) -> None:

@@ -109,4 +109,4 @@ def test_mapped_rows_read_like_an_array_and_release_what_they_read(tmp_path: Pat
 def test_an_empty_signature_file_maps_to_no_rows(tmp_path: Path) -> None:
     rows = SignatureFile(tmp_path / "s.bin", CONFIG.signature_bytes).mapped(CONFIG.num_perm)
     assert len(rows) == 0 and rows[:].shape == (0, CONFIG.num_perm)
-    assert NearDupIndex(CONFIG, tmp_path / "..").clusters() == []
+    assert NearDupIndex(CONFIG, tmp_path).clusters() == []

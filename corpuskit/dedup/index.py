@@ -98,8 +98,9 @@ class NearDupIndex:
     merging them briefly holds both. Band hashes are computed one band at a time and not kept;
     the candidate pairs (24 bytes each) are kept for the audit. Given a ``folder``, the
     signatures go to a file there instead and are read through a memory map whose pages are
-    released as they are read (:mod:`corpuskit.dedup.signature_file`): RAM then holds 8 bytes a
-    record plus the candidate pairs. That needs keys added in ascending order before the
+    released as they are read (:mod:`corpuskit.dedup.signature_file`): RAM then holds 9 bytes a
+    record (key, empty flag) plus the candidate pairs and, while a band is hashed, ~40
+    bytes a record of temporary arrays. That needs keys added in ascending order before the
     first ``clusters()`` (the planner's are); otherwise they are read into memory.
     """
 
@@ -127,15 +128,17 @@ class NearDupIndex:
                 f"(num_perm={self.config.num_perm}); was it made with the same NearDupConfig?"
             )
         try:
-            self._pending_keys.append(key)
+            checked = array("q", [key])
         except (OverflowError, TypeError):
             raise ValueError(
                 f"near-dup keys must be ints that fit in 64 bits, got {key!r}"
             ) from None
+        # The signature first: if writing it fails, no key is left without its row.
         if self._file is not None:
             self._file.append(signature)
         else:
             self._pending_sigs += signature
+        self._pending_keys.extend(checked)
 
     def add_many(self, keys: Sequence[int], sigs: Sequence[bytes]) -> None:
         """Batch form of add(), for a map-stage batch of results."""
@@ -143,6 +146,18 @@ class NearDupIndex:
             raise ValueError(f"{len(keys)} keys but {len(sigs)} signatures")
         for key, sig in zip(keys, sigs, strict=True):
             self.add(key, sig)
+
+    def close(self) -> None:
+        """Let go of the signatures (the file and its memory map); the index is empty
+        afterwards."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._keys = np.zeros(0, dtype=np.int64)
+        self._matrix = np.zeros((0, self.config.num_perm), dtype=np.uint32)
+        self._pending_sigs = bytearray()
+        self._pending_keys = array("q")
+        self._candidates_cache = None
 
     def memory_bytes(self) -> int:
         """Bytes held: signatures, keys, and candidate pairs cached for the audit."""

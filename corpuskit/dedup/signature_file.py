@@ -1,4 +1,5 @@
-"""MinHash signatures on disk: what lets the global stage hold ~10 bytes an article, not 520.
+"""MinHash signatures on disk: the global stage's largest per-article item (512 bytes at the
+default 128 permutations) costs disk, not RAM.
 
 The near-duplicate index needs every kept article's signature (``num_perm * 4`` bytes: 512
 at the default 128 permutations), but it reads them in two patterns only: scans over all
@@ -20,7 +21,8 @@ import numpy as np
 
 from corpuskit.tokens import U32
 
-#: Rows read between two releases of the mapped pages (at 512-byte rows: ~8 MB).
+#: Rows read between two releases of the mapped pages: ~8 MB for scans of 512-byte rows;
+#: a gather of scattered rows touches up to a page per row (64 MB with 4 KB pages).
 RELEASE_ROWS = 16_384
 
 
@@ -37,8 +39,13 @@ class SignatureFile:
         self._fh.write(signature)
         self.rows += 1
 
+    def close(self) -> None:
+        self._fh.close()
+
     def mapped(self, num_perm: int) -> MappedRows:
         """The rows written so far, read-only (no more may be appended after this)."""
+        if self.width != num_perm * 4:
+            raise ValueError(f"{self.width}-byte signatures cannot be read as {num_perm} slots")
         self._fh.close()
         return MappedRows(self.path, self.rows, num_perm)
 

@@ -8,7 +8,7 @@ yield results in submission order, so the build is the same with ``--jobs 1`` an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from corpuskit.executors.base import Executor
 from corpuskit.executors.inline import InlineExecutor
@@ -17,7 +17,10 @@ from corpuskit.executors.pool import PoolExecutor
 __all__ = ["Executor", "InlineExecutor", "PoolExecutor", "make_executor"]
 
 
-def make_executor(jobs: int, preload: Sequence[str] = ()) -> Executor:
+def make_executor(
+    jobs: int, preload: Sequence[str] = (), setup: Callable[[], None] | None = None
+) -> Executor:
     """The pool for ``jobs`` > 1, else the inline executor. ``preload``: modules a pool
-    imports once, before it starts workers (see ``PoolExecutor``)."""
-    return InlineExecutor() if jobs <= 1 else PoolExecutor(jobs, preload)
+    imports once, before it starts workers; ``setup``: run first in every worker process
+    the pool starts, never in the caller's (see ``PoolExecutor``)."""
+    return InlineExecutor() if jobs <= 1 else PoolExecutor(jobs, preload, setup)

@@ -35,7 +35,9 @@ R = TypeVar("R")
 _worker_state: dict[str, Any] = {}
 
 
-def _init_worker(factory: Callable[[], Any], build_pid: int) -> None:
+def _init_worker(
+    factory: Callable[[], Any], build_pid: int, setup: Callable[[], None] | None
+) -> None:
     # Ctrl-C reaches the whole process group; workers are started with SIGINT blocked
     # (see _start_forkserver) and ignore it too.
     interrupts.ignore_interrupts()
@@ -43,6 +45,8 @@ def _init_worker(factory: Callable[[], Any], build_pid: int) -> None:
     # worker would oversubscribe the machine.
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
     threading.Thread(target=_exit_with_build, args=(build_pid,), daemon=True).start()
+    if setup is not None:
+        setup()
     _worker_state["state"] = factory()
 
 
@@ -85,8 +89,11 @@ def _collect(path: str) -> Any:
 class PoolExecutor:
     """A local process pool; at most ``2 * jobs`` batches are in flight at once."""
 
-    def __init__(self, jobs: int, preload: Sequence[str] = ()):
+    def __init__(
+        self, jobs: int, preload: Sequence[str] = (), setup: Callable[[], None] | None = None
+    ):
         self.jobs = jobs
+        self.setup = setup  # run in each worker process before its state is built
         # Imported once by the fork server that workers are forked from: each worker
         # starts with them loaded (no import of its own: ~1 s of CPU per worker) and
         # shares their memory pages with the other workers.
@@ -115,7 +122,7 @@ class PoolExecutor:
                 max_workers=self.jobs,
                 mp_context=ctx,
                 initializer=_init_worker,
-                initargs=(factory, os.getpid()),
+                initargs=(factory, os.getpid(), self.setup),
             )
             finished = False
             try:

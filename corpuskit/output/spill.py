@@ -19,6 +19,7 @@ parts, ~2,800 groups) the parts should be merged first.
 from __future__ import annotations
 
 import mmap
+import resource
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ from corpuskit.output.writer import table_from_rows
 NUM_BUCKETS = 256
 #: Estimated Arrow bytes of rows sorted at once by the write stage.
 GROUP_BYTES = 8 << 20
-#: Parts kept open across groups (each holds a file descriptor).
+#: Parts kept open across groups (each holds a file descriptor; see _open_parts_allowed).
 MAX_OPEN_PARTS = 512
 
 INTERNAL_FIELDS = [
@@ -80,6 +81,16 @@ def write_part(rows: Sequence[Mapping[str, Any]], schema: pa.Schema, path: Path)
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
         writer.write_table(table)
     return SpillPart(str(path), tuple(offsets.tolist()), table.nbytes)
+
+
+def _open_parts_allowed() -> int:
+    """MAX_OPEN_PARTS, or a quarter of this process's open-file limit when that is lower
+    (each open part holds a descriptor; macOS allows 256 by default)."""
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (OSError, ValueError):
+        return MAX_OPEN_PARTS
+    return MAX_OPEN_PARTS if soft == resource.RLIM_INFINITY else min(MAX_OPEN_PARTS, soft // 4)
 
 
 class _MappedPart:
@@ -130,7 +141,7 @@ class Spill:
         are read and sorted a group at a time."""
         # Up to MAX_OPEN_PARTS parts stay open (parsed once) for all groups; beyond that,
         # every group opens them again.
-        keep_open = len(self.parts) <= MAX_OPEN_PARTS
+        keep_open = len(self.parts) <= _open_parts_allowed()
         opened: dict[int, _MappedPart] = {}
         for first, end in self.groups():
             slices = []
@@ -152,9 +163,10 @@ class Spill:
             del table, slices
             for mapped in opened.values():
                 mapped.release()  # the group is copied out: its pages can go
-            # Arrow's allocator (mimalloc in the wheels) keeps freed memory for reuse;
-            # handed back per group, the write stage holds ~1 group, not the sum of the
-            # high-water marks of every thread (+80 MB at 20k articles, measured).
+            # Arrow's default allocator in the wheels (mimalloc; the CLI picks the system
+            # one) keeps freed memory for reuse; handed back per group, the write stage
+            # holds ~1 group, not the high-water marks of every thread (+80 MB at 20k
+            # articles with mimalloc, measured).
             pa.default_memory_pool().release_unused()
             # One table per bucket (sorted by id, the group's buckets follow each other):
             # the write stage counts first-seen languages and sources per table, and its
