@@ -53,8 +53,13 @@ def _word_count(word: str) -> int:
     return spaceless + sum(1 for part in rest.split() if _ALNUM_RE.search(part))
 
 
+#: Characters of a record id (hex digits of 80 bits): fixed, so the global stage keeps ids
+#: in one flat byte array.
+ID_CHARS = 20
+
+
 def record_id(source_id: str, text_hash: str) -> str:
     """80-bit id from source id + normalised text (via its hash): the same article from the
     same source always gets the same id, whatever the input order or machine."""
     key = f"{source_id}\x00{text_hash}".encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(key, digest_size=10).hexdigest()
+    return hashlib.blake2b(key, digest_size=ID_CHARS // 2).hexdigest()

@@ -28,7 +28,7 @@ from corpuskit.output.spill import Spill, SpillPart, spill_schema, write_part
 from corpuskit.output.staging import staging
 from corpuskit.output.write import reject_row, reject_writer, write_splits
 from corpuskit.plan import Planner
-from corpuskit.record import RawRecord, Reject
+from corpuskit.record import KeyBatch, RawRecord, Reject
 from corpuskit.report import BuildReport, NothingKept
 from corpuskit.sources import SourceStats, iter_records
 
@@ -75,7 +75,10 @@ def build(
             for result, part in results:
                 if part is not None:
                     spill.add(part)
-                planner.add(result.keys)
+                if result.key_batch is not None:
+                    planner.add_batch(result.key_batch)
+                else:
+                    planner.add(result.keys)
                 for r in result.rejects:
                     rejects.write(reject_row(r))
                 report.add_batch(result)
@@ -183,6 +186,8 @@ def map_and_spill(
     The part is named by the batch's first sequence number, which no other batch has.
     """
     result = process(state, batch)
+    # Keys travel as columns: a few objects to unpickle per batch, not ~12 per record.
+    result.key_batch, result.keys = KeyBatch.from_keys(result.keys), []
     if not result.rows:
         return result, None
     part = write_part(result.rows, _SPILL_SCHEMA, Path(folder) / f"part-{batch[0][0]:012d}.arrow")

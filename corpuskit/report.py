@@ -151,10 +151,9 @@ class BuildReport:
         self.clustered_records = plan.clustered_records
         self.index_bytes = plan.index_bytes
         self.held = sorted(plan.held)
-        if plan.split_plan is not None:
-            self.split_forced = len(plan.split_plan.forced)
-            self.split_pinned = plan.split_plan.pinned
-            self.split_conflicts = len(plan.split_plan.conflicts)
+        self.split_forced = plan.split_forced
+        self.split_pinned = plan.split_pinned
+        self.split_conflicts = plan.split_conflicts
         if plan.audit is not None:
             self.audit = dict(plan.audit.__dict__)
 

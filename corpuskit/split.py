@@ -16,9 +16,13 @@ and a corpus with at least two groups never ends up with an empty split.
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
 
 TRAIN = "train"
 EVAL = "eval"
@@ -66,56 +70,120 @@ def assign(
     hash gave fewer, the free train groups with the lowest scores move over (reported as
     forced). This trades a little stability — a growing stratum may need fewer forced
     groups later — for evaluation coverage of small languages; ``--previous`` pins restore it.
+
+    A mapping form of :func:`assign_indexed`, which the global stage uses (it holds one
+    byte per group, not a dict).
+    """
+    keys = list(group_keys)
+    pins = pins or {}
+    by_index = {i: pins[k] for i, k in enumerate(keys) if k in pins}
+    codes = None
+    if strata is not None:
+        names: dict[str, int] = {}
+        codes = np.fromiter(
+            (names.setdefault(strata.get(k, ""), len(names)) for k in keys), np.int64, len(keys)
+        )
+    done = assign_indexed(keys, eval_ratio, seed, by_index, codes)
+    return SplitPlan(
+        split_of={k: SPLITS[c] for k, c in zip(keys, done.codes.tolist(), strict=True)},
+        pinned=done.pinned,
+        forced=[keys[i] for i in done.forced],
+        conflicts=[keys[i] for i in done.conflicts],
+    )
+
+
+@dataclass
+class IndexedSplit:
+    """Splits of groups numbered 0..n-1: ``codes[i]`` indexes ``SPLITS``; ``forced`` and
+    ``conflicts`` hold group numbers."""
+
+    codes: npt.NDArray[np.int8]
+    pinned: int = 0
+    forced: list[int] = field(default_factory=list)
+    conflicts: list[int] = field(default_factory=list)
+
+
+def assign_indexed(
+    group_keys: Iterable[str],
+    eval_ratio: float,
+    seed: int,
+    pins: Mapping[int, Iterable[str]] | None = None,
+    strata: npt.NDArray[np.int64] | None = None,
+) -> IndexedSplit:
+    """:func:`assign` for groups numbered in the order of ``group_keys``, which must be
+    sorted (ties between equal scores go to the smaller key, i.e. the smaller number).
+
+    ``pins`` by group number; ``strata``: a stratum code per group (or None). Memory: 9
+    bytes a group, and ``group_keys`` may be a generator.
     """
     pins = pins or {}
-    plan = SplitPlan(split_of={})
-    scores: dict[str, float] = {}
-    for key in group_keys:
-        pinned = Counter(pins.get(key, ()))
+    scores = array("d")
+    codes = array("b")
+    out = IndexedSplit(np.zeros(0, dtype=np.int8))
+    for i, key in enumerate(group_keys):
+        pinned = Counter(pins.get(i, ()))
         if pinned:
-            plan.pinned += 1
+            out.pinned += 1
             if len(pinned) > 1:
-                plan.conflicts.append(key)
-            plan.split_of[key] = TRAIN if pinned[TRAIN] > pinned[EVAL] else EVAL
+                out.conflicts.append(i)
+            codes.append(SPLITS.index(TRAIN if pinned[TRAIN] > pinned[EVAL] else EVAL))
+            scores.append(np.nan)  # pinned: not free to move
             continue
         s = score(key, seed)
-        scores[key] = s
-        plan.split_of[key] = split_of_score(s, eval_ratio)
-    if strata:
-        _stratify(plan, scores, strata, eval_ratio)
-    _ensure_both_splits(plan, scores)
-    return plan
+        scores.append(s)
+        codes.append(SPLITS.index(split_of_score(s, eval_ratio)))
+    score_of = np.frombuffer(scores, dtype=np.float64)
+    out.codes = np.frombuffer(codes, dtype=np.int8).copy()
+    free = ~np.isnan(score_of)
+    if strata is not None:
+        _stratify(out, score_of, free, strata, eval_ratio)
+    _ensure_both_splits(out, score_of, free)
+    return out
+
+
+def _by_score(
+    score_of: npt.NDArray[np.float64], members: npt.NDArray[np.intp]
+) -> npt.NDArray[np.intp]:
+    """``members`` ordered by (score, group number)."""
+    ordered: npt.NDArray[np.intp] = members[np.lexsort((members, score_of[members]))]
+    return ordered
 
 
 def _stratify(
-    plan: SplitPlan, scores: Mapping[str, float], strata: Mapping[str, str], eval_ratio: float
+    out: IndexedSplit,
+    score_of: npt.NDArray[np.float64],
+    free: npt.NDArray[np.bool_],
+    strata: npt.NDArray[np.int64],
+    eval_ratio: float,
 ) -> None:
-    members: dict[str, list[str]] = {}
-    for key in plan.split_of:
-        members.setdefault(strata.get(key, ""), []).append(key)
-    for keys in members.values():
-        if len(keys) * eval_ratio < 1:
+    eval_code = SPLITS.index(EVAL)
+    # Strata in the order they first appear, as the forced list reports them.
+    _, first = np.unique(strata, return_index=True)
+    for stratum in strata[np.sort(first)].tolist():
+        members = np.flatnonzero(strata == stratum)
+        if len(members) * eval_ratio < 1:
             continue
-        target = round(eval_ratio * len(keys))
-        have = sum(1 for k in keys if plan.split_of[k] == EVAL)
-        free = sorted((scores[k], k) for k in keys if k in scores and plan.split_of[k] == TRAIN)
-        for _, key in free[: max(0, target - have)]:
-            plan.split_of[key] = EVAL
-            plan.forced.append(key)
+        target = round(eval_ratio * len(members))
+        have = int((out.codes[members] == eval_code).sum())
+        movable = members[free[members] & (out.codes[members] != eval_code)]
+        moved = _by_score(score_of, movable)[: max(0, target - have)]
+        out.codes[moved] = eval_code
+        out.forced.extend(moved.tolist())
 
 
-def _ensure_both_splits(plan: SplitPlan, scores: Mapping[str, float]) -> None:
+def _ensure_both_splits(
+    out: IndexedSplit, score_of: npt.NDArray[np.float64], free: npt.NDArray[np.bool_]
+) -> None:
     """With two or more groups, move the free group closest to the boundary into the empty
     split, so a small corpus still has something to evaluate on (and to train on)."""
-    if len(plan.split_of) < 2:
+    if len(out.codes) < 2:
         return
-    present = set(plan.split_of.values())
     for missing in SPLITS:
-        if missing in present or not scores:
+        code = SPLITS.index(missing)
+        if (out.codes == code).any() or not free.any():
             continue
         # The free (unpinned) group whose score is nearest the empty side moves.
-        pick = min if missing == EVAL else max
-        key = pick(scores, key=lambda k: (scores[k], k))
-        plan.split_of[key] = missing
-        plan.forced.append(key)
-        present = set(plan.split_of.values())
+        ordered = _by_score(score_of, np.flatnonzero(free))
+        pick = int(ordered[0] if missing == EVAL else ordered[-1])
+        out.codes[pick] = code
+        out.forced.append(pick)

@@ -26,12 +26,13 @@ leakage audit reports the highest eval-in-train containment among the candidates
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from corpuskit.dedup.index import NearDupIndex
+from corpuskit.dedup.index import NearDupIndex, SplitCodes, split_codes
 from corpuskit.tokens import F64, I64, TokenBatch
 
 #: Containment at or above which two articles are one story for the split (issue 14).
@@ -75,27 +76,43 @@ class ContainmentIndex:
     """Paragraph keys and shingle counts per key; the pairs one contains the other in."""
 
     def __init__(self) -> None:
-        self._keys: list[int] = []
-        self._paragraphs: list[bytes] = []
-        self._shingles: dict[int, int] = {}
+        # Flat arrays, not a list of bytes per key: ~8 bytes a paragraph plus 32 a key.
+        self._keys = array("q")  # keys with paragraphs, each with its count of them
+        self._counts = array("q")
+        self._paragraphs = bytearray()
+        self._shingle_keys = array("q")
+        self._shingles = array("q")
         self._pairs: ContainedPairs | None = None
 
     def add(self, key: int, paragraphs: bytes, num_shingles: int) -> None:
         """Record one key (a content group); ``paragraphs`` as from :func:`paragraph_keys`."""
-        self._shingles[key] = num_shingles
+        self._shingle_keys.append(key)
+        self._shingles.append(num_shingles)
         if paragraphs:
             self._keys.append(key)
-            self._paragraphs.append(paragraphs)
+            self._counts.append(len(paragraphs) // _KEY_BYTES)
+            self._paragraphs += paragraphs
+        self._pairs = None
+
+    def add_block(self, keys: I64, counts: I64, paragraphs: bytes, num_shingles: I64) -> None:
+        """:meth:`add` for many keys: ``counts[i]`` paragraph keys of ``keys[i]`` come
+        next in ``paragraphs``."""
+        self._shingle_keys.frombytes(np.ascontiguousarray(keys, dtype=np.int64).tobytes())
+        self._shingles.frombytes(np.ascontiguousarray(num_shingles, dtype=np.int64).tobytes())
+        some = counts > 0
+        self._keys.frombytes(np.ascontiguousarray(keys[some], dtype=np.int64).tobytes())
+        self._counts.frombytes(np.ascontiguousarray(counts[some], dtype=np.int64).tobytes())
+        self._paragraphs += paragraphs
         self._pairs = None
 
     def candidates(self) -> tuple[I64, I64]:
         """Distinct key pairs (a < b) that share at least one paragraph key."""
-        if not self._paragraphs:
+        if not self._keys:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
-        hashes = np.frombuffer(b"".join(self._paragraphs), dtype="<u8")
-        counts = np.array([len(p) // _KEY_BYTES for p in self._paragraphs], dtype=np.int64)
-        owner = np.repeat(np.asarray(self._keys, dtype=np.int64), counts)
+        hashes = np.frombuffer(self._paragraphs, dtype="<u8")
+        counts = np.frombuffer(self._counts, dtype=np.int64)
+        owner = np.repeat(np.frombuffer(self._keys, dtype=np.int64), counts)
         order = np.lexsort((owner, hashes))
         hashes, owner = hashes[order], owner[order]
         starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
@@ -121,7 +138,10 @@ class ContainmentIndex:
         if self._pairs is None:
             a, b = self.candidates()
             jaccard = index.similarities(a, b)
-            sizes = _by_key(self._shingles)
+            sizes = _dense(
+                np.frombuffer(self._shingle_keys, dtype=np.int64),
+                np.frombuffer(self._shingles, dtype=np.int64),
+            )
             n_a, n_b = sizes[a], sizes[b]
             self._pairs = ContainedPairs(
                 a,
@@ -134,7 +154,7 @@ class ContainmentIndex:
     def audit(
         self,
         index: NearDupIndex,
-        split_of: Mapping[int, str],
+        split_of: Mapping[int, str] | SplitCodes,
         *,
         train_split: str = "train",
         eval_split: str = "eval",
@@ -143,12 +163,10 @@ class ContainmentIndex:
         """(candidate pairs across train and eval, highest estimated containment of the eval
         article in the train one, eval keys at or above ``threshold`` in some train key)."""
         p = self.pairs(index)
-        code = {train_split: 1, eval_split: 2}
-        split = _by_key({k: code.get(v, 0) for k, v in split_of.items()})
-        sa = split[p.a] if len(split) else np.zeros(len(p.a), dtype=np.int64)
-        sb = split[p.b] if len(split) else np.zeros(len(p.b), dtype=np.int64)
-        a_eval = (sa == 2) & (sb == 1)
-        b_eval = (sb == 2) & (sa == 1)
+        sa, train, evl = split_codes(split_of, p.a, train_split, eval_split)
+        sb, _, _ = split_codes(split_of, p.b, train_split, eval_split)
+        a_eval = (sa == evl) & (sb == train)
+        b_eval = (sb == evl) & (sa == train)
         eval_in_train = np.concatenate([p.a_in_b[a_eval], p.b_in_a[b_eval]])
         eval_keys = np.concatenate([p.a[a_eval], p.b[b_eval]])
         leaked = np.unique(eval_keys[eval_in_train >= threshold])
@@ -156,11 +174,10 @@ class ContainmentIndex:
         return int(a_eval.sum() + b_eval.sum()), worst, len(leaked)
 
 
-def _by_key(values: Mapping[int, int]) -> I64:
+def _dense(keys: I64, values: I64) -> I64:
     """A dense array ``out[key] = value`` (0 for keys without a value)."""
-    if not values:
+    if not len(keys):
         return np.zeros(0, dtype=np.int64)
-    keys = np.fromiter(values.keys(), dtype=np.int64, count=len(values))
     out = np.zeros(int(keys.max()) + 1, dtype=np.int64)
-    out[keys] = np.fromiter(values.values(), dtype=np.int64, count=len(values))
+    out[keys] = values
     return out

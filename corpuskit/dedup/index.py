@@ -63,6 +63,41 @@ class AuditResult:
     containment_threshold: float = 0.0
 
 
+@dataclass(frozen=True)
+class SplitCodes:
+    """The split of every key ``0..n-1`` as one byte: ``codes[key]`` indexes ``names``,
+    -1 for a key in no split (a dropped record). The global stage's form of a
+    ``{key: split name}`` mapping, without a dict entry per key."""
+
+    codes: npt.NDArray[np.int8]
+    names: tuple[str, ...]
+
+
+def split_codes(
+    split_of: Mapping[int, str] | SplitCodes, keys: I64, train_split: str, eval_split: str
+) -> tuple[I64, int, int]:
+    """(the split code of each of ``keys``, -1 for none; the train code; the eval code).
+    Codes of splits other than train and eval never equal either."""
+    if isinstance(split_of, SplitCodes):
+        # Codes follow the sorted names whatever form the splits came in: the big-bucket
+        # audit walks the splits in code order.
+        names = tuple(sorted(set(split_of.names)))
+        renumber = np.array([names.index(name) for name in split_of.names], dtype=np.int64)
+        out = np.full(len(keys), -1, dtype=np.int64)
+        inside = (keys >= 0) & (keys < len(split_of.codes))
+        codes = split_of.codes[keys[inside]].astype(np.int64)
+        out[inside] = np.where(codes >= 0, renumber[codes], -1)
+    else:
+        names = tuple(sorted(set(split_of.values())))
+        code_of = {name: i for i, name in enumerate(names)}
+        out = np.fromiter(
+            (code_of.get(split_of.get(k, ""), -1) for k in keys.tolist()), np.int64, len(keys)
+        )
+    train = names.index(train_split) if train_split in names else -2
+    evl = names.index(eval_split) if eval_split in names else -3
+    return out, train, evl
+
+
 @dataclass
 class _Candidates:
     """Candidate pairs (row indices into the key-sorted matrix) and their equal-slot counts."""
@@ -139,6 +174,19 @@ class NearDupIndex:
         else:
             self._pending_sigs += signature
         self._pending_keys.extend(checked)
+
+    def add_block(self, keys: I64, signatures: bytes) -> None:
+        """Add ``len(keys)`` signatures given back to back in ``signatures``."""
+        if len(signatures) != len(keys) * self._width:
+            raise ValueError(
+                f"{len(keys)} keys need {len(keys) * self._width} signature bytes "
+                f"(num_perm={self.config.num_perm}), got {len(signatures)}"
+            )
+        if self._file is not None:
+            self._file.append(signatures, rows=len(keys))
+        else:
+            self._pending_sigs += signatures
+        self._pending_keys.frombytes(np.ascontiguousarray(keys, dtype=np.int64).tobytes())
 
     def add_many(self, keys: Sequence[int], sigs: Sequence[bytes]) -> None:
         """Batch form of add(), for a map-stage batch of results."""
@@ -319,7 +367,7 @@ class NearDupIndex:
             else self.config.matches_for(min_similarity)
         )
         edge = cand.matches >= bar
-        labels = _components(len(keys), cand.left[edge], cand.right[edge])
+        labels = components(len(keys), cand.left[edge], cand.right[edge])
         rows = np.flatnonzero(labels >= 0)  # rows in key order, so each cluster comes out sorted
         if len(rows) == 0:
             return []
@@ -333,7 +381,7 @@ class NearDupIndex:
 
     def cross_split_audit(
         self,
-        split_of: Mapping[int, str],
+        split_of: Mapping[int, str] | SplitCodes,
         *,
         train_split: str = "train",
         eval_split: str = "eval",
@@ -348,15 +396,7 @@ class NearDupIndex:
         bucket's train members is compared and ``complete`` is False.
         """
         keys, matrix, cand = self._prepared()
-        names = sorted(set(split_of.values()))
-        code_of = {name: i for i, name in enumerate(names)}
-        split = np.full(len(keys), -1, dtype=np.int64)
-        for i, key in enumerate(keys.tolist()):
-            name = split_of.get(key)
-            if name is not None:
-                split[i] = code_of[name]
-        train = code_of.get(train_split, -2)
-        evl = code_of.get(eval_split, -3)
+        split, train, evl = split_codes(split_of, keys, train_split, eval_split)
 
         lefts, rights, matches = [cand.left], [cand.right], [cand.matches]
         complete = True
@@ -459,7 +499,7 @@ def _leader_edges(matrix: U32 | MappedRows, bucket: I64, min_matches: int) -> tu
     )
 
 
-def _components(n: int, left: I64, right: I64) -> I64:
+def components(n: int, left: I64, right: I64) -> I64:
     """Component label (smallest row index) of every row that has an edge; -1 for the rest.
 
     Hook-and-jump union-find in numpy: each round hooks every edge's larger root under its

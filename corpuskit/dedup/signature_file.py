@@ -35,9 +35,10 @@ class SignatureFile:
         self.rows = 0
         self._fh = path.open("wb")
 
-    def append(self, signature: bytes) -> None:
-        self._fh.write(signature)
-        self.rows += 1
+    def append(self, signatures: bytes, rows: int = 1) -> None:
+        """Append ``rows`` signatures given back to back."""
+        self._fh.write(signatures)
+        self.rows += rows
 
     def close(self) -> None:
         self._fh.close()

@@ -34,6 +34,7 @@ from typing import Any, ClassVar, Generic, TypeVar, cast
 from corpuskit.record import (
     MAX_REJECT_TEXT,
     Document,
+    KeyBatch,
     Keys,
     Provenance,
     RawRecord,
@@ -49,6 +50,8 @@ class BatchResult:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     keys: list[Keys] = field(default_factory=list)
+    # The keys as columns, once the batch is ready to travel (see pipeline.map_and_spill).
+    key_batch: KeyBatch | None = None
     rejects: list[Reject] = field(default_factory=list)
     clean_steps: Counter[str] = field(default_factory=Counter)
     chars_in: int = 0

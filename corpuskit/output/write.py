@@ -17,7 +17,7 @@ from corpuskit.config import BuildConfig
 from corpuskit.layout import DATA_DIR, DUPLICATES_DIR, REJECTS_DIR
 from corpuskit.output.spill import Spill
 from corpuskit.output.writer import ShardWriter, SplitFiles
-from corpuskit.plan import DROPPED, Plan
+from corpuskit.plan import DROPPED, KINDS, Plan
 from corpuskit.record import Reject
 from corpuskit.report import BuildReport
 from corpuskit.split import EVAL, SPLITS, TRAIN
@@ -54,23 +54,18 @@ def write_splits(
     )
     languages: Counter[str] = Counter()
     sources: Counter[str] = Counter()
-    fate, dup_of, kind, similarity = plan.arrays()
     for table in spill.sorted_batches():
         seqs = table.column("_seq").to_numpy()
-        codes = fate[seqs]
+        codes = plan.fate[seqs]
         for code, split in enumerate(SPLITS):
             mask = codes == code
             if not mask.any():
                 continue
             kept = table.filter(pa.array(mask))
-            clusters = [
-                plan.cluster_of.get(seq, rid)
-                for seq, rid in zip(
-                    kept.column("_seq").to_pylist(), kept.column("id").to_pylist(), strict=True
-                )
-            ]
             kept = kept.set_column(
-                kept.schema.get_field_index("dup_cluster"), "dup_cluster", pa.array(clusters)
+                kept.schema.get_field_index("dup_cluster"),
+                "dup_cluster",
+                plan.target_ids(seqs[mask]),
             )
             writers[split].write_table(kept)
             languages.update(kept.column("language").to_pylist())
@@ -78,14 +73,14 @@ def write_splits(
         mask = codes == DROPPED
         if mask.any():
             gone = table.filter(pa.array(mask))
-            rows = gone.column("_seq").to_numpy()
+            rows = seqs[mask]
             dups.write_table(
                 pa.table(
                     {
                         "id": gone.column("id"),
-                        "duplicate_of": pa.array([dup_of[r] for r in rows.tolist()]),
-                        "kind": pa.array([kind[r] for r in rows.tolist()]),
-                        "similarity": pa.array(similarity[rows], pa.float32()),
+                        "duplicate_of": plan.target_ids(rows),
+                        "kind": pa.array([KINDS[k] for k in plan.kind[rows].tolist()]),
+                        "similarity": pa.array(plan.similarity[rows], pa.float32()),
                         "file": gone.column("_file"),
                         "line": gone.column("_line"),
                         "source_id": gone.column("source_id"),
