@@ -358,8 +358,8 @@ def _die_while_writing_result(state: MapState, batch: Sequence[tuple[int, Any]])
     result = _REAL_PROCESS_BATCH(state, batch)
     if any(isinstance(item, RawRecord) and POISON in item.text for _, item in batch):
         # Keys and rejects travel back to the build process (kept rows are spilled where
-        # the batch ran): 2 MB of them, then the bomb.
-        result.keys.append(("x" * 2_000_000, _KillsWhenPickled()))  # type: ignore[arg-type]
+        # the batch ran, keys become columns first): 2 MB of rejects, then the bomb.
+        result.rejects.append(("x" * 2_000_000, _KillsWhenPickled()))  # type: ignore[arg-type]
     return result
 
 
