@@ -13,7 +13,7 @@ from corpuskit.config import NearDupConfig
 from corpuskit.dedup import NearDupIndex, signature_file
 from corpuskit.dedup import index as index_module
 from corpuskit.dedup.minhash import EMPTY_SLOT
-from corpuskit.dedup.signature_file import MappedRows, SignatureFile
+from corpuskit.dedup.signature_file import GATHER_ROWS, MappedRows, SignatureFile
 
 CONFIG = NearDupConfig()
 
@@ -104,6 +104,15 @@ def test_mapped_rows_read_like_an_array_and_release_what_they_read(tmp_path: Pat
     assert np.array_equal(rows[7], sigs[7])
     rows.release()  # pages handed back; the data is still there
     assert np.array_equal(rows[:], sigs)
+
+
+def test_a_large_scattered_gather_returns_the_rows_in_the_order_asked(tmp_path: Path) -> None:
+    sigs = _signatures(3 * GATHER_ROWS, 0, 5)
+    file = SignatureFile(tmp_path / "s.bin", CONFIG.signature_bytes)
+    file.append(sigs.tobytes(), rows=len(sigs))
+    rows = file.mapped(CONFIG.num_perm)
+    wanted = np.random.default_rng(0).integers(0, len(sigs), size=5 * GATHER_ROWS + 7)
+    assert np.array_equal(rows[wanted], sigs[wanted])  # gathered in runs, released between
 
 
 def test_an_empty_signature_file_maps_to_no_rows(tmp_path: Path) -> None:

@@ -82,6 +82,7 @@ def test_each_table_holds_one_bucket_in_bucket_order(tmp_path: Path) -> None:
     cuts=st.lists(st.integers(0, 300), max_size=6),
     group_bytes=st.sampled_from([1, 4096, 1 << 30]),
     max_open=st.sampled_from([1, 512]),
+    copy_parts=st.sampled_from([1, 2, 16]),
 )
 def test_order_does_not_depend_on_parts_or_group_size(
     tmp_path_factory: pytest.TempPathFactory,
@@ -89,15 +90,17 @@ def test_order_does_not_depend_on_parts_or_group_size(
     cuts: list[int],
     group_bytes: int,
     max_open: int,
+    copy_parts: int,
 ) -> None:
     rows = [_row(i) for i in range(n)]
     one = _read(_spill(tmp_path_factory.mktemp("one"), rows, []))
-    real = spill_module.GROUP_BYTES, spill_module.MAX_OPEN_PARTS
+    real = spill_module.GROUP_BYTES, spill_module.MAX_OPEN_PARTS, spill_module.COPY_PARTS
     spill_module.GROUP_BYTES, spill_module.MAX_OPEN_PARTS = group_bytes, max_open
+    spill_module.COPY_PARTS = copy_parts
     try:
         many = _read(_spill(tmp_path_factory.mktemp("many"), rows, [c for c in cuts if c <= n]))
     finally:
-        spill_module.GROUP_BYTES, spill_module.MAX_OPEN_PARTS = real
+        spill_module.GROUP_BYTES, spill_module.MAX_OPEN_PARTS, spill_module.COPY_PARTS = real
     assert many == one
 
 

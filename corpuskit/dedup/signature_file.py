@@ -18,12 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from corpuskit.tokens import U32
 
-#: Rows read between two releases of the mapped pages: ~8 MB for scans of 512-byte rows;
-#: a gather of scattered rows touches up to a page per row (64 MB with 4 KB pages).
+#: Rows read between two releases of the mapped pages: ~8 MB for scans of 512-byte rows.
 RELEASE_ROWS = 16_384
+#: Scattered rows gathered between two releases. Linux maps up to 64 KB around each page
+#: a read faults in (fault-around), so a gather of 16k scattered rows mapped the whole
+#: signature file (~80 MB more resident at 200k articles, measured); 512 rows map at most
+#: 32 MB, and a large gather goes in row order, so neighbouring rows share those pages.
+GATHER_ROWS = 512
 
 
 class SignatureFile:
@@ -69,6 +74,7 @@ class MappedRows:
                 self._mmap = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
             self._array = np.frombuffer(self._mmap, dtype="<u4").reshape(rows, num_perm)
         self._read = 0
+        self._gathered = 0
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -79,6 +85,8 @@ class MappedRows:
         return 0
 
     def __getitem__(self, key: Any) -> U32:
+        if isinstance(key, np.ndarray) and key.ndim == 1 and key.dtype.kind in "iu":
+            return self._gather(key)
         out: U32 = self._array[key]
         if np.may_share_memory(out, self._array):  # a view (a row, a slice): detach it
             out = out.copy()
@@ -87,8 +95,22 @@ class MappedRows:
             self.release()
         return out
 
+    def _gather(self, rows: npt.NDArray[np.integer[Any]]) -> U32:
+        """Rows by index, ``GATHER_ROWS`` at a time in row order, releasing the pages
+        after each run of them."""
+        out: U32 = np.empty((len(rows), self.shape[1]), dtype=np.uint32)
+        order = np.argsort(rows, kind="stable") if len(rows) > GATHER_ROWS else None
+        for s in range(0, len(rows), GATHER_ROWS):
+            at = order[s : s + GATHER_ROWS] if order is not None else slice(s, s + GATHER_ROWS)
+            out[at] = self._array[rows[at]]
+            self._gathered += min(GATHER_ROWS, len(rows) - s)
+            if self._gathered >= GATHER_ROWS:
+                self.release()
+        return out
+
     def release(self) -> None:
         """Hand the mapped pages read so far back to the operating system."""
         self._read = 0
+        self._gathered = 0
         if self._mmap is not None and hasattr(self._mmap, "madvise"):
             self._mmap.madvise(mmap.MADV_DONTNEED)
