@@ -19,6 +19,7 @@ import click
 from corpuskit import EXAMPLE_CORPUS, __version__, interrupts
 from corpuskit.config import (
     CLEAN_STEPS,
+    EXECUTORS,
     GROUP_BY_FIELDS,
     NEAR_DUP_POLICIES,
     ON_BAD_FILE,
@@ -151,6 +152,13 @@ def _csv(value: str | None) -> tuple[str, ...]:
     "in-process). Never changes the output.",
 )
 @click.option(
+    "--executor",
+    type=click.Choice(EXECUTORS),
+    default=default(BuildConfig, "executor"),
+    show_default=True,
+    help=help_text(BuildConfig, "executor"),
+)
+@click.option(
     "--batch-size",
     type=int,
     default=default(BuildConfig, "batch_size"),
@@ -274,6 +282,7 @@ def build(
     eval_ratio: float,
     seed: int,
     jobs: int,
+    executor: str,
     batch_size: int,
     min_chars: int,
     max_chars: int,
@@ -349,6 +358,7 @@ def build(
         stratify_language=stratify == "language",
         license=license_,
         jobs=jobs if jobs > 0 else (os.cpu_count() or 1),
+        executor=executor,
         batch_size=batch_size,
         previous=str(previous) if previous else None,
         source=SourceConfig(

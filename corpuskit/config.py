@@ -8,7 +8,7 @@ The CLI takes its defaults and help texts from here (:func:`default`,
 ``BuildConfig`` holds the command line's settings at its top level and the stage configs
 it nests (``source``, ``clean``, ``near_dup``); the manifest's ``config`` record is its
 ``dataclasses.asdict``. Stages read their part through those or through small views
-(``validation``, ``language``). Settings that cannot change the output (``jobs``,
+(``validation``, ``language``). Settings that cannot change the output (``jobs``, ``executor``,
 ``batch_size``) and ``previous`` (recorded apart, by its manifest's checksum) are left out
 of that record, which is why a build with ``--jobs 1`` and ``--jobs 8`` is
 byte-identical.
@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 NEAR_DUP_POLICIES = ("drop", "keep")
+#: Where the map stage runs (``--executor``).
+EXECUTORS = ("local", "ray")
 #: Row fields whose equal values --group-by keeps in one split.
 GROUP_BY_FIELDS = ("source_id", "url", "title", "language")
 ON_BAD_FILE = ("skip", "error")
@@ -381,6 +383,11 @@ class BuildConfig:
     previous: str | None = None
     # Execution settings: they never change the artifact, so they are not in the manifest.
     jobs: int = 1
+    executor: str = _opt(
+        "local",
+        "Where the map stage runs: 'local' (this machine's process pool) or 'ray' (Ray tasks "
+        "on the cluster RAY_ADDRESS names, or a local Ray). Never changes the output.",
+    )
     batch_size: int = _opt(
         1000,
         "Records per map-stage batch (the unit of work of a worker). Never changes the output.",
@@ -415,6 +422,10 @@ class BuildConfig:
         check_source_id_rule(self.source_id)
         if self.jobs < 1:
             raise ConfigError(f"--jobs must be at least 1, got {self.jobs}")
+        if self.executor not in EXECUTORS:
+            raise ConfigError(
+                f"--executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}"
+            )
         if self.batch_size < 1:
             raise ConfigError(f"batch size must be at least 1, got {self.batch_size}")
         if self.shard_bytes < 1024:
@@ -435,7 +446,7 @@ class BuildConfig:
     def to_manifest(self) -> dict[str, Any]:
         """The settings that shape the output, JSON-ready (no execution settings)."""
         data = dataclasses.asdict(self)
-        for key in ("jobs", "batch_size", "previous"):
+        for key in ("jobs", "executor", "batch_size", "previous"):
             data.pop(key)
         return data
 

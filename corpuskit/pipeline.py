@@ -123,8 +123,15 @@ def _map(
     or a reject)."""
     # Arguments are read in a fixed order, so `build a b` and `build b a` agree.
     items = iter_records(sorted(sources, key=os.fspath), config.source, stats)
-    executor = make_executor(config.jobs, preload=_WORKER_MODULES, setup=use_system_allocator)
-    state = mapstage.MapState(config) if config.jobs <= 1 else None
+    executor = make_executor(
+        config.jobs,
+        preload=_WORKER_MODULES,
+        setup=use_system_allocator,
+        kind=config.executor,
+        describe=_batch_start,
+    )
+    in_process = config.jobs <= 1 and config.executor == "local"
+    state = mapstage.MapState(config) if in_process else None
     # make_state travels by name, like the map function (tests patch it).
     factory = (lambda: state) if state is not None else partial(mapstage.make_state, config)
     # The map function travels by name (patched in tests to stop a worker mid-batch).
@@ -193,6 +200,11 @@ def map_and_spill(
     part = write_part(result.rows, _SPILL_SCHEMA, Path(folder) / f"part-{batch[0][0]:012d}.arrow")
     result.rows = []
     return result, part
+
+
+def _batch_start(batch: Batch) -> str:
+    """Where a batch starts, for error messages: ``file:line``."""
+    return str(batch[0][1].provenance) if batch else "an empty batch"
 
 
 def _batches(

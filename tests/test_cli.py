@@ -183,3 +183,20 @@ def test_python_dash_m_runs_the_cli() -> None:
         check=False,
     )
     assert result.returncode == 0 and "corpuskit" in result.stdout
+
+
+def test_executor_ray_without_ray_installed_is_a_one_line_error(
+    small_corpus: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    out = tmp_path / "out"
+    result = run("build", str(small_corpus), "--out", str(out), "--executor", "ray")
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1
+    assert "pip install 'corpuskit[ray]'" in result.output
+    assert not out.exists()
+
+
+def test_an_unknown_executor_is_a_usage_error(small_corpus: Path, tmp_path: Path) -> None:
+    result = run("build", str(small_corpus), "--out", str(tmp_path / "o"), "--executor", "spark")
+    assert result.exit_code == 2 and "'spark' is not one of 'local', 'ray'" in result.output

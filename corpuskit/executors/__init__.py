@@ -9,18 +9,27 @@ yield results in submission order, so the build is the same with ``--jobs 1`` an
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from corpuskit.executors.base import Executor
 from corpuskit.executors.inline import InlineExecutor
 from corpuskit.executors.pool import PoolExecutor
+from corpuskit.executors.ray import RayExecutor
 
-__all__ = ["Executor", "InlineExecutor", "PoolExecutor", "make_executor"]
+__all__ = ["Executor", "InlineExecutor", "PoolExecutor", "RayExecutor", "make_executor"]
 
 
 def make_executor(
-    jobs: int, preload: Sequence[str] = (), setup: Callable[[], None] | None = None
+    jobs: int,
+    preload: Sequence[str] = (),
+    setup: Callable[[], None] | None = None,
+    kind: str = "local",
+    describe: Callable[[Any], str] | None = None,
 ) -> Executor:
-    """The pool for ``jobs`` > 1, else the inline executor. ``preload``: modules a pool
-    imports once, before it starts workers; ``setup``: run first in every worker process
-    the pool starts, never in the caller's (see ``PoolExecutor``)."""
+    """``kind`` "local": the pool for ``jobs`` > 1, else the inline executor; "ray": Ray
+    tasks (see ``RayExecutor``). ``preload``: modules a pool imports once, before it
+    starts workers; ``setup``: run first in every worker process the pool or Ray starts,
+    never in the caller's; ``describe(batch)`` names a batch in Ray's error messages."""
+    if kind == "ray":
+        return RayExecutor(jobs, setup, describe) if describe else RayExecutor(jobs, setup)
     return InlineExecutor() if jobs <= 1 else PoolExecutor(jobs, preload, setup)
