@@ -8,6 +8,8 @@ or interrupted build never leaves a half-written artifact behind.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import shutil
 import time
@@ -167,8 +169,31 @@ def use_system_allocator() -> None:
     here). A process-wide setting: the CLI calls this for its own process, and pool
     workers for theirs (only in processes the pool started); ``build()`` called as a
     library leaves the caller's choice alone.
+
+    With glibc, blocks of ``MMAP_THRESHOLD`` bytes or more are also made to come from
+    their own mappings, always: glibc otherwise raises that threshold as large blocks are
+    freed (up to 32 MB), after which the global stage's and write stage's arrays came
+    from the heap and stayed resident once freed.
     """
     pa.set_memory_pool(pa.system_memory_pool())
+    _fixed_mmap_threshold(MMAP_THRESHOLD)
+
+
+#: Bytes from which glibc's malloc serves a block from its own mapping (its default,
+#: 128 KiB, but fixed: see use_system_allocator).
+MMAP_THRESHOLD = 128 * 1024
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number, from glibc's malloc.h
+
+
+def _fixed_mmap_threshold(size: int) -> None:
+    """``mallopt(M_MMAP_THRESHOLD, size)`` where the C library has ``mallopt`` (glibc);
+    elsewhere nothing."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, size)
 
 
 #: A batch of the map stage's input: (sequence number, record or reject) pairs.
