@@ -279,7 +279,9 @@ class Planner:
         plan.split_conflicts = len(decided.conflicts)
         group_split = decided.codes[key_of]
         # 4. fates.
-        self._fates(plan, seq, group, ids, pins, rep, keeper, group_split, rep[by_id][cluster])
+        self._fates(
+            plan, seq, group, ids, pins, pinned, rep, keeper, group_split, rep[by_id][cluster]
+        )
         if self._index is not None:
             self._audit(plan, rep, seq, keeper)
         return plan
@@ -291,14 +293,16 @@ class Planner:
         group: I64,
         ids: npt.NDArray[np.bytes_],
         pins: Mapping[str, str],
+        pinned: npt.NDArray[np.bool_],
         rep: I64,
         keeper: I64,
         group_split: npt.NDArray[np.int8],
         named_by: I64,
     ) -> None:
-        """Fill ``plan``'s arrays. Per content group: ``rep`` its kept record, ``keeper`` the
-        group kept in its place, ``group_split`` its split code, ``named_by`` the record
-        whose id names its cluster."""
+        """Fill ``plan``'s arrays. Per record: ``pinned`` (its id is in ``pins``). Per
+        content group: ``rep`` its kept record, ``keeper`` the group kept in its place,
+        ``group_split`` its split code, ``named_by`` the record whose id names its
+        cluster."""
         size = int(seq.max()) + 1 if len(seq) else 0
         plan.fate = np.full(size, UNDECIDED, dtype=np.int8)
         plan.target = np.full(size, -1, dtype=np.int64)
@@ -315,14 +319,12 @@ class Planner:
         # apart; the leakage audit then shows any pair that straddles the split).
         kept_records = np.flatnonzero(kept)
         split = group_split[group[kept_records]]
-        if pins:
-            for i, r in enumerate(kept_records.tolist()):
-                rid = ids[r].decode()
-                if rid in pins:
-                    grouped = splitting.SPLITS[split[i]]
-                    split[i] = splitting.SPLITS.index(pins[rid])
-                    if pins[rid] != grouped:
-                        plan.held.append((rid, pins[rid], grouped))
+        for i in np.flatnonzero(pinned[kept_records]).tolist():
+            rid = ids[kept_records[i]].decode()
+            grouped = splitting.SPLITS[split[i]]
+            split[i] = splitting.SPLITS.index(pins[rid])
+            if pins[rid] != grouped:
+                plan.held.append((rid, pins[rid], grouped))
         plan.fate[seq[kept]] = split
         plan.target[seq[kept]] = named_by[group[kept]]
         plan.fate[seq[exact]] = DROPPED

@@ -31,5 +31,5 @@ def make_executor(
     starts workers; ``setup``: run first in every worker process the pool or Ray starts,
     never in the caller's; ``describe(batch)`` names a batch in Ray's error messages."""
     if kind == "ray":
-        return RayExecutor(jobs, setup, describe) if describe else RayExecutor(jobs, setup)
+        return RayExecutor(jobs, setup, describe)
     return InlineExecutor() if jobs <= 1 else PoolExecutor(jobs, preload, setup)

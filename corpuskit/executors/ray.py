@@ -80,11 +80,11 @@ class RayExecutor:
         self,
         jobs: int,
         setup: Callable[[], None] | None = None,
-        describe: Callable[[Any], str] = lambda batch: "a batch",
+        describe: Callable[[Any], str] | None = None,
     ) -> None:
         self.jobs = jobs
         self.setup = setup
-        self.describe = describe
+        self.describe = describe or (lambda batch: "a batch")
 
     def map(
         self, factory: Callable[[], Any], fn: Callable[[Any, B], R], batches: Iterable[B]
