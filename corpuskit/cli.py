@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -106,14 +107,34 @@ def main() -> None:
     """
 
 
+class Location(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2
+    """A local path (checked as ``click.Path`` checks it) or a URL of a filesystem fsspec
+    knows (``s3://…``, ``file://…``), passed on as written: the library checks it."""
+
+    name = "path|url"
+
+    def __init__(self, **path_options: Any) -> None:
+        self.path = click.Path(path_type=Path, **path_options)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from corpuskit.storage import is_url
+
+        if isinstance(value, str) and is_url(value):
+            return value
+        return self.path.convert(value, param, ctx)
+
+
 def _csv(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
 
 @main.command(epilog=EPILOG_BUILD)
-@click.argument("sources", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@click.argument("sources", nargs=-1, type=Location(exists=True))
 @click.option(
-    "--out", "-o", type=click.Path(path_type=Path), help="Artifact folder. Default: dist/NAME."
+    "--out",
+    "-o",
+    type=Location(),
+    help="Artifact folder, or a URL (s3://…, gs://…, file://…). Default: dist/NAME.",
 )
 @click.option("--name", help="Dataset name (card title, load id). Default: the --out folder name.")
 @click.option("--example", is_flag=True, help="Build the example corpus bundled with corpuskit.")
@@ -255,8 +276,8 @@ def _csv(value: str | None) -> tuple[str, ...]:
 )
 @click.option(
     "--previous",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="An earlier artifact whose articles keep their split.",
+    type=Location(file_okay=False),
+    help="An earlier artifact (folder or URL) whose articles keep their split.",
 )
 @click.option(
     "--license",
@@ -273,8 +294,8 @@ def _csv(value: str | None) -> tuple[str, ...]:
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
 def build(
-    sources: Sequence[Path],
-    out: Path | None,
+    sources: Sequence[Path | str],
+    out: Path | str | None,
     name: str | None,
     example: bool,
     force: bool,
@@ -303,7 +324,7 @@ def build(
     no_near_dups: bool,
     group_by: str | None,
     stratify: str | None,
-    previous: Path | None,
+    previous: Path | str | None,
     license_: str,
     report_path: Path | None,
     quiet: bool,
@@ -330,13 +351,14 @@ def build(
         raise click.UsageError("give at least one SOURCE (a folder or file), or --example")
     if name is None:
         name = (
-            out.name
+            _base_name(out, resolve=False)
             if out is not None
-            else ("example-news" if example else Path(sources[0]).resolve().name.split(".")[0])
+            else ("example-news" if example else _base_name(sources[0]).split(".")[0])
         )
     out = out or Path("dist") / name
     if (
         report_path is not None
+        and isinstance(out, Path)
         and Path(os.path.realpath(out)) in Path(os.path.realpath(report_path)).parents
     ):
         raise click.UsageError(
@@ -382,6 +404,14 @@ def build(
         report_path.write_text(json.dumps(report.to_json(), indent=2, default=str) + "\n")
     if not quiet:
         click.echo(report.summary())
+
+
+def _base_name(where: Path | str, resolve: bool = True) -> str:
+    """The last component of a URL (``s3://b/news/`` → ``news``) or of a path (with
+    symbolic links and ``..`` followed when ``resolve``)."""
+    if isinstance(where, str):
+        return posixpath.basename(where.rstrip("/").split("://", 1)[-1])
+    return where.resolve().name if resolve else where.name
 
 
 @main.command()

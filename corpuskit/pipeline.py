@@ -32,6 +32,7 @@ from corpuskit.plan import Planner
 from corpuskit.record import KeyBatch, RawRecord, Reject
 from corpuskit.report import BuildReport, NothingKept
 from corpuskit.sources import SourceStats, iter_records
+from corpuskit.storage import is_url
 
 __all__ = ["BuildReport", "NothingKept", "build"]
 
@@ -45,15 +46,17 @@ def build(
 ) -> BuildReport:
     """Build the artifact for ``sources`` into ``out``; returns what was counted.
 
+    ``sources`` and ``out`` may be URLs of any filesystem fsspec knows (see
+    :mod:`corpuskit.storage`).
     ``force``: replace an existing artifact (never a folder corpuskit did not build).
     ``wait``: wait for another build of ``out`` to finish instead of failing at once.
     Raises ``CorpuskitError`` subclasses: ``OutputError`` for an unusable ``out``
     (checked before any work), ``NothingKept``, ``SourceError``, ``ConfigError``.
     """
     config = config or BuildConfig()
-    report = BuildReport(name=config.name, out=str(Path(out)))
+    report = BuildReport(name=config.name, out=os.fspath(out) if is_url(out) else str(Path(out)))
     t0 = time.perf_counter()
-    with staging(Path(out), force, sources, wait) as tmp:
+    with staging(out, force, sources, wait) as tmp:
         pins = read_pins(config.previous) if config.previous else {}
         work = tmp / WORK_DIR  # the spill and the near-dup signatures; removed at the end
         work.mkdir()
@@ -136,7 +139,14 @@ def _map(
     # make_state travels by name, like the map function (tests patch it).
     factory = (lambda: state) if state is not None else partial(mapstage.make_state, config)
     # The map function travels by name (patched in tests to stop a worker mid-batch).
-    work = partial(map_and_spill, mapstage.process_batch, str(spill_folder))
+    # Ray workers may run on other machines, where the spill folder is not: their parts
+    # come back through Ray's object store and are written here.
+    work = partial(
+        map_and_spill,
+        mapstage.process_batch,
+        str(spill_folder),
+        ship=config.executor == "ray",
+    )
     results = executor.map(factory, work, _batches(items, config.batch_size))
     mapped = 0
     with contextlib.closing(results):  # closing this generator closes the executor's
@@ -212,10 +222,12 @@ def map_and_spill(
     folder: str,
     state: mapstage.MapState,
     batch: Batch,
+    ship: bool = False,
 ) -> Mapped:
     """Run the map stage (``process``) over one batch and write its kept rows as a spill
     part, where the batch ran: rows never travel back to the build process, only keys and
-    rejects.
+    rejects. With ``ship`` the part's bytes travel back instead, for the build process to
+    write (a worker on another machine cannot write into the build's folder).
 
     The part is named by the batch's first sequence number, which no other batch has.
     """
@@ -224,7 +236,8 @@ def map_and_spill(
     result.key_batch, result.keys = KeyBatch.from_keys(result.keys), []
     if not result.rows:
         return result, None
-    part = write_part(result.rows, _SPILL_SCHEMA, Path(folder) / f"part-{batch[0][0]:012d}.arrow")
+    path = Path(folder) / f"part-{batch[0][0]:012d}.arrow"
+    part = write_part(result.rows, _SPILL_SCHEMA, path, ship)
     result.rows = []
     return result, part
 

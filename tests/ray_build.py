@@ -117,7 +117,7 @@ def _dies_on(flag: Path, times: int) -> None:
     ``times`` times (counted in ``flag``'s length): a worker lost mid-build."""
     real = pipeline.map_and_spill
 
-    def dying(process: Any, folder: str, state: Any, batch: Any) -> Any:
+    def dying(process: Any, folder: str, state: Any, batch: Any, ship: bool = False) -> Any:
         if batch[0][0] == 2 * BATCH:
             with flag.open("a+") as fh:
                 fh.seek(0)
@@ -125,7 +125,7 @@ def _dies_on(flag: Path, times: int) -> None:
                     fh.write("x")
                     fh.flush()
                     os._exit(1)
-        return real(process, folder, state, batch)
+        return real(process, folder, state, batch, ship)
 
     # Defined here, in __main__: Ray ships it to the workers by value.
     pipeline.map_and_spill = dying

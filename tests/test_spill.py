@@ -127,3 +127,15 @@ def test_a_part_keeps_the_schema(tmp_path: Path) -> None:
     with pa.memory_map(part.path) as source:
         assert pa.ipc.open_file(source).schema == SCHEMA
     assert part.rows == 1 and part.nbytes > 0
+
+
+def test_a_shipped_part_is_written_by_the_spill_to_the_same_bytes(tmp_path: Path) -> None:
+    rows = [_row(i, f"text {i}") for i in range(40)]
+    written = write_part(rows, SCHEMA, tmp_path / "written.arrow")
+    shipped = write_part(rows, SCHEMA, tmp_path / "shipped.arrow", ship=True)
+    assert not (tmp_path / "shipped.arrow").exists()  # the worker wrote nothing
+    spill = Spill()
+    spill.add(shipped)
+    assert (tmp_path / "shipped.arrow").read_bytes() == (tmp_path / "written.arrow").read_bytes()
+    assert spill.parts[0].data is None  # the bytes are not held once written
+    assert (spill.parts[0].offsets, spill.parts[0].nbytes) == (written.offsets, written.nbytes)

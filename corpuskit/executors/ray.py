@@ -11,8 +11,8 @@ failing ends the build with one line naming where the batch starts.
 Where Ray comes from: ``ray.init()`` joins the cluster that ``RAY_ADDRESS`` names (e.g.
 ``ray://head:10001`` or ``127.0.0.1:6379``), or starts a local Ray with ``jobs`` CPUs when
 none is named, and shuts that one down at the end. Workers need corpuskit installed (the
-same version) and the work folder of the build (where they write their spill parts) at
-the same path; on one machine both hold by themselves.
+same version); they share no folder with the build process (the pipeline has them return
+their spill parts as bytes, see ``corpuskit.pipeline.map_and_spill``).
 
 Ray is an optional dependency (``pip install 'corpuskit[ray]'``); it is imported only
 when this executor runs.

@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import os
 import platform
+import posixpath
 import time
 from collections.abc import Sequence
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from corpuskit.plan import Plan
 from corpuskit.report import BuildReport
 from corpuskit.sources import SourceStats
 from corpuskit.split import SPLITS
+from corpuskit.storage import Remote, locate
 
 #: Distributions whose versions shape the output; the manifest records each.
 VERSIONED = (
@@ -39,15 +42,26 @@ VERSIONED = (
 
 
 def read_pins(previous: str | os.PathLike[str]) -> dict[str, str]:
-    """id → split of every record published in an earlier artifact."""
+    """id → split of every record published in an earlier artifact (a folder, or a URL
+    of any filesystem fsspec knows)."""
     pins: dict[str, str] = {}
-    for path in sorted(Path(previous, DATA_DIR).glob("*.parquet")):
-        split = path.name.split("-", 1)[0]
+    where = locate(previous, "--previous")
+    files: list[tuple[str, Any]]
+    if isinstance(where, Remote):
+        fs = where.fs
+        found = sorted(str(p) for p in fs.glob(where.join(DATA_DIR, "*.parquet")))
+        files = [(posixpath.basename(p), partial(fs.open, p, "rb")) for p in found]
+    else:
+        found_local = sorted(Path(where, DATA_DIR).glob("*.parquet"))
+        files = [(p.name, partial(open, p, "rb")) for p in found_local]
+    for name, opener in files:
+        split = name.split("-", 1)[0]
         if split not in SPLITS:
             continue
-        for batch in pq.ParquetFile(path).iter_batches(columns=["id"], batch_size=65536):
-            for rid in batch.column(0).to_pylist():
-                pins[rid] = split
+        with opener() as fh:
+            for batch in pq.ParquetFile(fh).iter_batches(columns=["id"], batch_size=65536):
+                for rid in batch.column(0).to_pylist():
+                    pins[rid] = split
     return pins
 
 

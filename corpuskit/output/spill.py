@@ -21,7 +21,7 @@ from __future__ import annotations
 import mmap
 import resource
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,23 +63,35 @@ class SpillPart:
     path: str
     offsets: tuple[int, ...]  # NUM_BUCKETS + 1 row offsets
     nbytes: int  # Arrow bytes of the rows
+    #: The file's bytes, when the part was made where ``path`` cannot be written (a Ray
+    #: worker on another node): the build process writes them (:meth:`Spill.add`).
+    data: bytes | None = None
 
     @property
     def rows(self) -> int:
         return self.offsets[-1]
 
 
-def write_part(rows: Sequence[Mapping[str, Any]], schema: pa.Schema, path: Path) -> SpillPart:
+def write_part(
+    rows: Sequence[Mapping[str, Any]], schema: pa.Schema, path: Path, ship: bool = False
+) -> SpillPart:
     """Write ``rows`` (the spill schema's columns) to ``path``, grouped by bucket.
 
-    Within a bucket the rows keep their order. Raises OSError when the file cannot be
-    written (the build then fails: a part is never half-counted).
+    Within a bucket the rows keep their order. ``ship``: return the file's bytes in the
+    part instead of writing it (for the build process to write). Raises OSError when the
+    file cannot be written (the build then fails: a part is never half-counted).
     """
     buckets = np.fromiter((bucket_of(row["id"]) for row in rows), np.int64, len(rows))
     order = np.argsort(buckets, kind="stable")
     table = table_from_rows([rows[i] for i in order.tolist()], schema)
     offsets = np.zeros(NUM_BUCKETS + 1, dtype=np.int64)
     np.cumsum(np.bincount(buckets, minlength=NUM_BUCKETS), out=offsets[1:])
+    if ship:
+        buffer = pa.BufferOutputStream()
+        with pa.ipc.new_file(buffer, schema) as writer:
+            writer.write_table(table)
+        data = buffer.getvalue().to_pybytes()
+        return SpillPart(str(path), tuple(offsets.tolist()), table.nbytes, data)
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
         writer.write_table(table)
     return SpillPart(str(path), tuple(offsets.tolist()), table.nbytes)
@@ -118,6 +130,11 @@ class Spill:
         self.rows = 0
 
     def add(self, part: SpillPart) -> None:
+        """Count ``part`` in; a shipped part's bytes are written to its path first."""
+        if part.data is not None:
+            with open(part.path, "wb") as fh:
+                fh.write(part.data)
+            part = replace(part, data=None)
         self.parts.append(part)
         self.rows += part.rows
 

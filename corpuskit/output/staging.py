@@ -35,13 +35,14 @@ import os
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from corpuskit import interrupts
 from corpuskit.errors import OutputError
 from corpuskit.layout import LOCK_NAME, MANIFEST, NEW_MARK, OLD_MARK, TMP_MARK, WORK_PREFIX
 from corpuskit.output import lock
 from corpuskit.sources.discover import render_name
+from corpuskit.storage import Remote, locate
 
 #: rename(2) errors that mean "this folder cannot be renamed", not "something is wrong".
 _CANNOT_RENAME = {errno.EBUSY, errno.EXDEV, errno.EPERM, errno.EACCES, errno.EROFS}
@@ -114,21 +115,30 @@ def check_sources(target: Target, sources: Iterable[str | os.PathLike[str]]) -> 
 
     Building into a source would read the artifact's own shards back as articles on the
     next build, and replacing it would delete the inputs. Paths are compared with
-    symbolic links followed. Raises ``OutputError``.
+    symbolic links followed; a source on another filesystem (a URL) cannot overlap.
+    Raises ``OutputError``.
     """
-    out = target.path
     for source in sources:
-        src = Path(os.path.realpath(source))
-        if out == src or src in out.parents:
-            relation = "is" if out == src else "is inside"
-        elif out in src.parents:
-            relation = "contains"
-        else:
+        where = locate(source, "SOURCE")
+        if isinstance(where, Remote):
             continue
-        raise OutputError(
-            f"--out {target.given} {relation} the source {source}: the build would read "
-            "its own output back (or replace its inputs); choose an --out outside every SOURCE"
-        )
+        refuse_overlap(str(target.given), target.path, Path(os.path.realpath(where)), source)
+
+
+def refuse_overlap(
+    given: str, out: PurePath, src: PurePath, source: str | os.PathLike[str]
+) -> None:
+    """Raise ``OutputError`` when ``out`` is, is inside, or contains ``src``."""
+    if out == src or src in out.parents:
+        relation = "is" if out == src else "is inside"
+    elif out in src.parents:
+        relation = "contains"
+    else:
+        return
+    raise OutputError(
+        f"--out {given} {relation} the source {os.fspath(source)}: the build would read "
+        "its own output back (or replace its inputs); choose an --out outside every SOURCE"
+    )
 
 
 def work_names(root: Path) -> list[str]:
@@ -158,8 +168,18 @@ def foreign_files(path: Path) -> list[str] | None:
     """Files in ``path`` that its manifest does not list, or None if ``path`` holds no
     corpuskit manifest (so it is not an artifact at all)."""
     try:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        text = (path / MANIFEST).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return unlisted(text, list(walk(path)))
+
+
+def unlisted(manifest_text: str, present: Iterable[str]) -> list[str] | None:
+    """Of ``present`` (relative paths), those the manifest does not list; None when the
+    text is not a corpuskit manifest."""
+    try:
+        manifest = json.loads(manifest_text)
+    except ValueError:
         return None
     if not (
         isinstance(manifest, dict)
@@ -169,7 +189,7 @@ def foreign_files(path: Path) -> list[str] | None:
     ):
         return None
     listed = set(manifest["files"])
-    return [rel for rel in walk(path) if rel != MANIFEST and rel not in listed]
+    return [rel for rel in present if rel != MANIFEST and rel not in listed]
 
 
 def check_replaceable(target: Target, force: bool) -> None:
@@ -178,13 +198,20 @@ def check_replaceable(target: Target, force: bool) -> None:
     A missing or empty folder is fine. A non-empty one needs ``force`` and must be an
     artifact whose manifest lists every file in it. Raises ``OutputError``.
     """
-    path, given = target.path, target.given
-    if not path.is_dir():
+    if not target.path.is_dir():
         return
-    present = list(walk(path))
+    present = list(walk(target.path))
+    foreign = foreign_files(target.path) if present else None
+    judge_replaceable(str(target.given), present, foreign, force)
+
+
+def judge_replaceable(
+    given: str, present: Sequence[str], foreign: Sequence[str] | None, force: bool
+) -> None:
+    """The rule of :func:`check_replaceable`, wherever the folder is: ``present`` are its
+    files, ``foreign`` those its manifest does not list (None: no manifest)."""
     if not present:
         return
-    foreign = foreign_files(path)
     shown = ", ".join(render_name(n) for n in (foreign or present)[:3])
     more = len(foreign or present) - 3
     shown += f" and {more} more" if more > 0 else ""
@@ -290,9 +317,18 @@ def staging(
     """Yield a fresh temporary folder; on normal exit it replaces ``out``, else it vanishes.
 
     Raises ``OutputError`` (before any work) when ``out`` is or overlaps a SOURCE, another
-    build holds it (unless ``wait``), or it holds anything corpuskit did not write.
+    build holds it (unless ``wait``), or it holds anything corpuskit did not write. An
+    ``out`` given as a URL of a remote filesystem is staged in a local temporary folder
+    and published by :func:`corpuskit.output.remote.staging`.
     """
-    target = resolve(out)
+    where = locate(out, "--out")
+    if isinstance(where, Remote):
+        from corpuskit.output import remote
+
+        with remote.staging(where, force, sources, wait) as local:
+            yield local
+        return
+    target = resolve(where)
     check_sources(target, sources)
     try:
         target.path.parent.mkdir(parents=True, exist_ok=True)

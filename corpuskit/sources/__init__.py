@@ -18,8 +18,10 @@ What happens to bad input (the reason codes are corpuskit.record.Reason):
 
 from __future__ import annotations
 
+import io
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
+from typing import cast
 
 from corpuskit.config import SourceConfig
 from corpuskit.errors import SourceError
@@ -30,10 +32,13 @@ from corpuskit.sources.discover import (
     check_paths,
     describe_special,
     file_input,
+    remote_file_input,
     walk_folder,
+    walk_remote,
 )
 from corpuskit.sources.formats import FORMATS, OpenedFile, reader
 from corpuskit.sources.streams import HashingReader, os_error_text
+from corpuskit.storage import Remote, error_text
 
 __all__ = [
     "FORMATS",
@@ -61,11 +66,15 @@ def iter_records(
 
 
 def _iterate(
-    checked: list[tuple[str, bool]], config: SourceConfig, stats: SourceStats
+    checked: list[tuple[str | Remote, bool]], config: SourceConfig, stats: SourceStats
 ) -> Iterator[RawRecord | Reject]:
-    seen: set[tuple[int, int]] = set()
+    seen: set[Hashable] = set()
     for path, is_folder in checked:
-        inputs = walk_folder(path, stats) if is_folder else iter([file_input(path)])
+        inputs: Iterator[InputPath]
+        if isinstance(path, Remote):
+            inputs = walk_remote(path, stats) if is_folder else iter([remote_file_input(path)])
+        else:
+            inputs = walk_folder(path, stats) if is_folder else iter([file_input(path)])
         for item in inputs:
             for record in _read_one(item, config, stats, seen):
                 stats.records += 1  # counted where records enter: the accounting's "read"
@@ -73,39 +82,20 @@ def _iterate(
 
 
 def _read_one(
-    item: InputPath, config: SourceConfig, stats: SourceStats, seen: set[tuple[int, int]]
+    item: InputPath, config: SourceConfig, stats: SourceStats, seen: set[Hashable]
 ) -> Iterator[RawRecord | Reject]:
     provenance = Provenance(item.display)
     if item.error is not None:
         yield bad_file(config, Reason.UNREADABLE, item.error, provenance)
         return
-    try:
-        st = os.stat(item.path)
-    except FileNotFoundError:
-        what = (
-            "broken symbolic link (its target does not exist)"
-            if os.path.islink(item.path)
-            else "file disappeared before it could be read"
-        )
-        yield bad_file(config, Reason.UNREADABLE, what, provenance)
+    opened = _open_remote(item, seen) if item.fs is not None else _open_local(item, seen)
+    if isinstance(opened, str):
+        yield bad_file(config, Reason.UNREADABLE, opened, provenance)
         return
-    except OSError as exc:
-        yield bad_file(config, Reason.UNREADABLE, f"cannot open: {os_error_text(exc)}", provenance)
-        return
-    special = describe_special(st.st_mode)
-    if special is not None:
-        yield bad_file(config, Reason.UNREADABLE, f"cannot read: it {special}", provenance)
-        return
-    key = (st.st_dev, st.st_ino)
-    if key in seen:
+    if opened is None:
         stats.skip("already read")  # the same file given twice (e.g. a folder and a file in it)
         return
-    seen.add(key)
-    try:
-        raw = open(item.path, "rb")  # noqa: SIM115 - closed in the finally below
-    except OSError as exc:
-        yield bad_file(config, Reason.UNREADABLE, f"cannot open: {os_error_text(exc)}", provenance)
-        return
+    raw = opened
     stream = HashingReader(raw)
     try:
         read = reader(item.fmt)
@@ -125,3 +115,51 @@ def _read_one(
         raw.close()
     stats.inputs.append(InputFile(item.display, stream.size, stream.hexdigest()))
     stats.files_read += 1
+
+
+def _open_local(item: InputPath, seen: set[Hashable]) -> io.BufferedIOBase | str | None:
+    """The file open for reading; the reason it cannot be read; or None when it was read
+    already (through another argument or link)."""
+    try:
+        st = os.stat(item.path)
+    except FileNotFoundError:
+        return (
+            "broken symbolic link (its target does not exist)"
+            if os.path.islink(item.path)
+            else "file disappeared before it could be read"
+        )
+    except OSError as exc:
+        return f"cannot open: {os_error_text(exc)}"
+    special = describe_special(st.st_mode)
+    if special is not None:
+        return f"cannot read: it {special}"
+    key = (st.st_dev, st.st_ino)
+    if key in seen:
+        return None
+    seen.add(key)
+    try:
+        return open(item.path, "rb")  # the caller closes it
+    except OSError as exc:
+        return f"cannot open: {os_error_text(exc)}"
+
+
+def _open_remote(item: InputPath, seen: set[Hashable]) -> io.BufferedIOBase | str | None:
+    """As :func:`_open_local`, for a file on an fsspec filesystem."""
+    fs = item.fs
+    assert fs is not None
+    try:
+        info = fs.info(item.path)
+    except FileNotFoundError:
+        return "file disappeared before it could be read"
+    except Exception as exc:  # a filesystem's client raises its own errors too
+        return f"cannot open: {error_text(exc)}"
+    if info.get("type") != "file":
+        return f"cannot read: it is a {info.get('type') or 'special entry'}, not a file"
+    key = (fs.protocol, fs.unstrip_protocol(item.path))
+    if key in seen:
+        return None
+    seen.add(key)
+    try:
+        return cast(io.BufferedIOBase, fs.open(item.path, "rb"))
+    except Exception as exc:
+        return f"cannot open: {error_text(exc)}"
