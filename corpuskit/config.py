@@ -25,6 +25,7 @@ from typing import Any
 
 from corpuskit.errors import ConfigError
 from corpuskit.layout import MANIFEST
+from corpuskit.storage import is_url
 
 __all__ = [
     "CLEAN_STEPS",
@@ -430,7 +431,11 @@ class BuildConfig:
             raise ConfigError(f"batch size must be at least 1, got {self.batch_size}")
         if self.shard_bytes < 1024:
             raise ConfigError(f"shard size must be at least 1 KiB, got {self.shard_bytes}")
-        if self.previous is not None and not Path(self.previous, MANIFEST).is_file():
+        if (
+            self.previous is not None
+            and not is_url(self.previous)  # a URL's manifest is checked when it is read
+            and not Path(self.previous, MANIFEST).is_file()
+        ):
             raise ConfigError(
                 f"--previous {self.previous}: not a corpuskit artifact (no {MANIFEST} there)"
             )

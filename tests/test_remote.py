@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from dataclasses import replace
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -355,6 +356,9 @@ def test_previous_may_be_a_url(tmp_path: Path, articles: Path, mem: str) -> None
     from corpuskit.output.manifest import read_pins
 
     assert read_pins(f"{mem}/v1") == read_pins(tmp_path / "v1") != {}
+    build([articles], tmp_path / "v2-local", replace(CONFIG, previous=str(tmp_path / "v1")))
+    build([articles], tmp_path / "v2-url", replace(CONFIG, previous=f"{mem}/v1"))
+    assert files_of(tmp_path / "v2-url") == files_of(tmp_path / "v2-local")
 
 
 def test_the_cli_builds_from_and_to_urls_and_names_the_dataset_after_out(
@@ -367,3 +371,11 @@ def test_the_cli_builds_from_and_to_urls_and_names_the_dataset_after_out(
     assert result.exit_code == 0, result.output
     manifest = json.loads(_fs().cat_file(f"{_path(mem)}/web-news/{MANIFEST}"))
     assert manifest["config"]["name"] == "web-news"
+
+
+def test_a_previous_url_without_an_artifact_is_refused(articles: Path, mem: str) -> None:
+    _fs().pipe_file(f"{_path(mem)}/v1/notes.txt", b"not an artifact")
+    with pytest.raises(
+        CorpuskitError, match=r"--previous memory://.*/v1: not a corpuskit artifact"
+    ):
+        build([articles], f"{mem}/out", replace(CONFIG, previous=f"{mem}/v1"))

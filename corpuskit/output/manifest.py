@@ -5,6 +5,7 @@ Also reads what an earlier artifact published (``--previous``): the split of eve
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -19,6 +20,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from corpuskit.config import BuildConfig
+from corpuskit.errors import ConfigError
 from corpuskit.layout import DATA_DIR, MANIFEST
 from corpuskit.output.writer import SplitFiles, checksums, sha256_file
 from corpuskit.plan import Plan
@@ -49,6 +51,10 @@ def read_pins(previous: str | os.PathLike[str]) -> dict[str, str]:
     files: list[tuple[str, Any]]
     if isinstance(where, Remote):
         fs = where.fs
+        if not fs.exists(where.join(MANIFEST)):
+            raise ConfigError(
+                f"--previous {where.url}: not a corpuskit artifact (no {MANIFEST} there)"
+            )
         found = sorted(str(p) for p in fs.glob(where.join(DATA_DIR, "*.parquet")))
         files = [(posixpath.basename(p), partial(fs.open, p, "rb")) for p in found]
     else:
@@ -63,6 +69,14 @@ def read_pins(previous: str | os.PathLike[str]) -> dict[str, str]:
                 for rid in batch.column(0).to_pylist():
                     pins[rid] = split
     return pins
+
+
+def previous_manifest_sha256(previous: str | os.PathLike[str]) -> str:
+    """sha256 of an earlier artifact's manifest (a folder, or a URL)."""
+    where = locate(previous, "--previous")
+    if isinstance(where, Remote):
+        return hashlib.sha256(where.fs.cat_file(where.join(MANIFEST))).hexdigest()
+    return sha256_file(Path(where) / MANIFEST)
 
 
 def versions(engine: str) -> dict[str, str]:
@@ -112,7 +126,7 @@ def write_manifest(
     }
     if config.previous:
         manifest["previous"] = {
-            "manifest_sha256": sha256_file(Path(config.previous) / MANIFEST),
+            "manifest_sha256": previous_manifest_sha256(config.previous),
             "pinned_groups": report.split_pinned,
             "held": len(plan.held),
             "conflicts": report.split_conflicts,
