@@ -8,8 +8,8 @@ import socket
 import subprocess
 import sys
 import uuid
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
