@@ -312,7 +312,7 @@ class Bench:
         out = self.work / "out" / slug(label)
         report = self.work / "logs" / f"{out.name}.report.json"
         cmd = [PY, "-m", "corpuskit", "build", str(corpus), "--out", str(out), "--force"]
-        cmd += ["--jobs", str(jobs), "--report", str(report), "--quiet"]
+        cmd += ["--jobs", str(jobs), "--report", str(report), "--quiet", "--no-cache"]
         run = self.measure(label, cmd)
         data = json.loads(report.read_text())
         run.info.update({k: data[k] for k in REPORT_KEYS if k in data})

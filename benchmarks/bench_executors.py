@@ -49,6 +49,7 @@ def _command(corpus: Path, out: Path, executor: str, jobs: int) -> list[str]:
         "bench",  # not the folder's name, which differs per run
         "--force",
         "--quiet",
+        "--no-cache",  # every build from cold
         "--executor",
         executor,
         "--jobs",

@@ -106,8 +106,13 @@ def export(revision: str, into: Path) -> Path:
     return into
 
 
-def build_all(tree: Path, refs: list[Reference], work: Path, side: Path) -> None:
-    """Build every reference with the corpuskit package in ``tree``."""
+def build_all(tree: Path, refs: list[Reference], work: Path, side: Path) -> list[str]:
+    """Build every reference with the corpuskit package in ``tree``, from cold.
+
+    A tree with the map-stage cache (``--no-cache`` in its help) builds each reference
+    twice, into a cache of its own: the second build reads every result from the cache
+    and must give the first one's bytes. Returns the files where they differ.
+    """
     env = dict(os.environ, PYTHONPATH=str(tree), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     env.pop("SOURCE_DATE_EPOCH", None)
     which = subprocess.run(
@@ -120,16 +125,42 @@ def build_all(tree: Path, refs: list[Reference], work: Path, side: Path) -> None
     ).stdout.strip()
     if not which.startswith(str(tree)):
         raise SystemExit(f"corpuskit was imported from {which}, not from {tree}")
+    helps = subprocess.run(
+        [sys.executable, "-m", "corpuskit", "build", "--help"],
+        env=env,
+        cwd=work,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    cached = "--no-cache" in helps
     side.mkdir()
+    differences: list[str] = []
     for ref in refs:
         out = work / "out" / ref.name  # the same path for both sides: it may be in the card
         command = [sys.executable, "-m", "corpuskit", "build", *ref.sources, "--out", str(out)]
-        run = subprocess.run(
-            [*command, "-q", *ref.args], env=env, cwd=work, capture_output=True, text=True
-        )
-        if run.returncode != 0:
-            raise SystemExit(f"{ref.name}: the build with {tree} failed:\n{run.stderr}")
+        command += ["-q", *ref.args]
+        cache = ["--cache", str(work / "cache" / side.name / ref.name)] if cached else []
+        _run(command + cache, env, work, f"{ref.name}: the build with {tree}")
         shutil.move(str(out), side / ref.name)
+        if cached:
+            _run(command + cache, env, work, f"{ref.name}: the cached build with {tree}")
+            again = digests(out)
+            first = digests(side / ref.name)
+            differences += [
+                f"{ref.name}/{rel} differs when read from the cache"
+                for rel in sorted(first.keys() | again.keys())
+                if first.get(rel) != again.get(rel)
+            ]
+            print(f"{ref.name}: cached rebuild {'identical' if first == again else 'DIFFERENT'}")
+            shutil.rmtree(out)
+    return differences
+
+
+def _run(command: list[str], env: dict[str, str], work: Path, what: str) -> None:
+    run = subprocess.run(command, env=env, cwd=work, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{run.stderr}")
 
 
 def digests(root: Path) -> dict[str, str]:
@@ -164,9 +195,9 @@ def main() -> int:
     try:
         refs = references(work, args.n)
         base_tree = export(args.base, work / "base-src")
-        build_all(base_tree, refs, work, work / "base")
-        build_all(REPO, refs, work, work / "head")
-        differences = compare(work / "base", work / "head", refs)
+        differences = build_all(base_tree, refs, work, work / "base")
+        differences += build_all(REPO, refs, work, work / "head")
+        differences += compare(work / "base", work / "head", refs)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

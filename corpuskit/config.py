@@ -393,6 +393,11 @@ class BuildConfig:
         1000,
         "Records per map-stage batch (the unit of work of a worker). Never changes the output.",
     )
+    cache: str | None = _opt(
+        None,
+        "Folder of the map-stage cache: an article seen before under the same settings is "
+        "not processed again. None: no cache. Never changes the output.",
+    )
 
     def __post_init__(self) -> None:
         if not NAME_RE.match(self.name):
@@ -451,7 +456,7 @@ class BuildConfig:
     def to_manifest(self) -> dict[str, Any]:
         """The settings that shape the output, JSON-ready (no execution settings)."""
         data = dataclasses.asdict(self)
-        for key in ("jobs", "executor", "batch_size", "previous"):
+        for key in ("jobs", "executor", "batch_size", "previous", "cache"):
             data.pop(key)
         return data
 

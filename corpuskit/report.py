@@ -89,6 +89,11 @@ class BuildReport:
     index_bytes: int = 0
     language_engine: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    # The cache (corpuskit.cache): records whose map-stage result came from it, entries
+    # found corrupt (recomputed), and why it was off, if it was. Never in the artifact.
+    from_cache: int = 0
+    cache_corrupt: int = 0
+    cache_problem: str | None = None
     # Seconds per map-stage step, summed over batches (reported as timings["map.STEP"]).
     _map_seconds: dict[str, float] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -132,6 +137,10 @@ class BuildReport:
         _add(self.language_corrections, result.language_corrections)
         _add(self._map_seconds, result.seconds)
         self.language_engine = result.language_engine
+        self.from_cache += result.cached
+        self.cache_corrupt += result.cache_corrupt
+        if result.cache_problem and not self.cache_problem:
+            self.cache_problem = result.cache_problem
 
     def finish_map(self, stats: SourceStats, seconds: float) -> None:
         """What the sources counted, and the map stage's time (in total and per step)."""
@@ -191,6 +200,15 @@ class BuildReport:
                 "  metadata not understood (set to null, articles kept): "
                 + ", ".join(f"{k} {v}" for k, v in report.meta_not_understood.items())
             )
+        if report.from_cache or report.cache_corrupt:
+            corrupt = (
+                f" ({report.cache_corrupt:,} corrupt entries recomputed)"
+                if report.cache_corrupt
+                else ""
+            )
+            lines.append(f"  from the cache: {report.from_cache:,} of {report.read:,}{corrupt}")
+        if report.cache_problem:
+            lines.append(f"  warning: {report.cache_problem}")
         if report.held:
             lines.append(
                 f"  held in their published split by --previous: {len(report.held)} "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import subprocess
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -14,6 +15,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+# The CLI's default map-stage cache lives in the user cache folder: tests get their own,
+# empty at the start of every run (and never fill the user's).
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="corpuskit-tests-cache-")
 
 REPO = Path(__file__).resolve().parents[1]
 

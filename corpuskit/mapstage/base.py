@@ -63,6 +63,42 @@ class BatchResult:
     language_corrections: Counter[str] = field(default_factory=Counter)
     seconds: dict[str, float] = field(default_factory=dict)  # per step, for the report only
     language_engine: str = ""
+    #: Records whose result came from the cache (corpuskit.cache), for the report only;
+    #: cache entries found corrupt (and recomputed); why the cache is off, if it is.
+    cached: int = 0
+    cache_corrupt: int = 0
+    cache_problem: str | None = None
+
+    def count(self, tally: Tally) -> None:
+        """Add what one record contributed (see :class:`Tally`)."""
+        if tally.source_rule_miss:
+            self.source_rule_misses += 1
+        if tally.published_not_understood:
+            self.meta_not_understood["published"] += 1
+        if tally.cleaned is not None:
+            flags, chars_in, chars_removed = tally.cleaned
+            self.clean_steps.update(flags)
+            self.chars_in += chars_in
+            self.chars_removed += chars_removed
+        if tally.correction is not None:
+            self.language_corrections[tally.correction] += 1
+
+
+@dataclass
+class Tally:
+    """What one record adds to its batch's statistics, kept per record so that a result
+    taken from the cache counts exactly as a fresh one. Steps set it (:meth:`Batch.tally`);
+    ``process_batch`` adds every record's to the batch's :class:`BatchResult`, in input
+    order."""
+
+    #: The --source-id rule did not match the record's path.
+    source_rule_miss: bool = False
+    #: A 'published' value was given but could not be read (set to null; article kept).
+    published_not_understood: bool = False
+    #: (clean flags, input chars, chars removed) once the record passed every clean check.
+    cleaned: tuple[tuple[str, ...], int, int] | None = None
+    #: "ko -> zh-Hant": a language tag the text's script ruled out.
+    correction: str | None = None
 
 
 @dataclass
@@ -94,6 +130,15 @@ class Batch:
     items: list[Item]
     tokens: TokenBatch | None = None
     rejects: list[tuple[int, Reject]] = field(default_factory=list)
+    #: What each record (by sequence number) adds to the statistics; see :class:`Tally`.
+    tallies: dict[int, Tally] = field(default_factory=dict)
+
+    def tally(self, item: Item) -> Tally:
+        """``item``'s tally, to set what it counts."""
+        found = self.tallies.get(item.seq)
+        if found is None:
+            found = self.tallies[item.seq] = Tally()
+        return found
 
     def __len__(self) -> int:
         return len(self.items)

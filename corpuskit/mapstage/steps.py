@@ -80,7 +80,7 @@ class Validate(Step[list[tuple[str, bool, Any]]]):
         for item, (source_id, applied, problem) in zip(batch.items, results, strict=True):
             item.source_id = source_id
             if not applied:
-                stats.source_rule_misses += 1
+                batch.tally(item).source_rule_miss = True
             if problem:
                 batch.reject(item, problem[0], problem[1])
 
@@ -130,7 +130,7 @@ class Clean(Step[list[Cleaned]]):
                 batch.reject(item, problem[0], problem[1])
                 continue
             if date_not_understood:
-                stats.meta_not_understood["published"] += 1
+                batch.tally(item).published_not_understood = True
             item.doc = doc
 
 
@@ -179,9 +179,8 @@ class CheckNgrams(Step[Sequence[str | None]]):
             if verdict is not None:
                 batch.reject(item, Reason.REPETITIVE, verdict)
             else:
-                stats.clean_steps.update(doc.clean_flags)
-                stats.chars_in += len(item.raw.text)
-                stats.chars_removed += doc.chars_removed
+                cleaned = (tuple(doc.clean_flags), len(item.raw.text), doc.chars_removed)
+                batch.tally(item).cleaned = cleaned
         if not state.config.near_dup.enabled:
             batch.tokens = None  # nothing reads them any more
 
@@ -219,7 +218,7 @@ class TagLanguage(Step[list[Tagged]]):
         for item, (tagged, code, score) in zip(batch.items, results, strict=True):
             doc = item.document
             if code != tagged:
-                stats.language_corrections[f"{tagged} -> {code}"] += 1
+                batch.tally(item).correction = f"{tagged} -> {code}"
             doc.language, doc.language_score = code, score
             if wanted and code not in wanted:
                 detail = (

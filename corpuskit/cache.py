@@ -1,0 +1,257 @@
+"""A content-addressed store of per-article map-stage results, for incremental rebuilds.
+
+A rebuild of a corpus that grew by a few articles should not clean, tag and hash the
+others again. Each article's map-stage result is stored under a key that hashes the raw
+record and everything else that can change the result (see
+:func:`corpuskit.mapstage.cached.settings_digest`), so a stored result is either exactly
+what the map stage would compute now, or never looked up.
+
+The store is one SQLite database, ``DIR/map-v1.sqlite3`` (SQLite ships with Python and
+does the hard parts):
+
+- **concurrent builds**: readers and writers in several processes at once (write-ahead
+  log; a writer waits up to ``BUSY_SECONDS`` for another's transaction);
+- **a kill mid-write**: a batch's entries are one transaction, so a killed build leaves
+  each of them whole or absent, never torn;
+- **a corrupt entry**: each value is stored with its BLAKE2b digest and checked when read;
+  one that does not match is a miss (recomputed and stored again);
+- **a corrupt or unusable database**: the cache is switched off for the rest of the build
+  (``MapCache.problem`` says why) and the build goes on without it. No path from the
+  cache can change an artifact.
+
+Keep the folder on a local disk: SQLite's locking is not reliable on network filesystems
+(https://www.sqlite.org/wal.html, "WAL does not work over a network filesystem").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The database's name; the number changes when the layout of its values does.
+DB_NAME = "map-v1.sqlite3"
+#: How long a writer waits for another process's transaction before giving up.
+BUSY_SECONDS = 60.0
+#: Bytes of every value's checksum.
+DIGEST_BYTES = 16
+#: SQLite allows 32,766 parameters a statement (since 3.32); lookups go in chunks.
+CHUNK = 900
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    key BLOB PRIMARY KEY,
+    value BLOB NOT NULL,
+    digest BLOB NOT NULL,
+    used INTEGER NOT NULL
+)
+"""
+
+
+def default_folder() -> Path:
+    """The user's cache folder for corpuskit (``$XDG_CACHE_HOME/corpuskit`` on Linux,
+    ``~/Library/Caches/corpuskit`` on macOS), from ``platformdirs``."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("corpuskit", appauthor=False))
+
+
+def _digest(value: bytes) -> bytes:
+    return hashlib.blake2b(value, digest_size=DIGEST_BYTES).digest()
+
+
+def _today() -> int:
+    """Days since the epoch: when an entry was last used (a day is fine enough for prune,
+    and a hit then costs a write at most once a day)."""
+    return int(time.time() // 86400)
+
+
+class MapCache:
+    """One process's connection to the store in ``folder``.
+
+    Opening never fails: a store that cannot be opened leaves the cache off, with the
+    reason in ``problem``. ``get``/``put`` then do nothing.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.problem: str | None = None
+        self.corrupt = 0  # entries whose digest did not match
+        self._db: sqlite3.Connection | None = None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.folder / DB_NAME, timeout=BUSY_SECONDS)
+            db.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode a commit is atomic either way; NORMAL skips an fsync per commit
+            # (a power cut may lose the last batches' entries, never tear one).
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(_SCHEMA)
+            db.commit()
+            self._db = db
+        except (OSError, sqlite3.Error) as exc:
+            self._off(exc)
+
+    def _off(self, exc: BaseException) -> None:
+        self.problem = f"cache at {self.folder} not used: {exc}"
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+        self._db = None
+
+    @property
+    def enabled(self) -> bool:
+        return self._db is not None
+
+    def get(self, keys: Iterable[bytes]) -> dict[bytes, bytes]:
+        """The stored value of every key found whole; keys absent or corrupt are left out."""
+        if self._db is None:
+            return {}
+        found: dict[bytes, bytes] = {}
+        wanted = list(keys)
+        try:
+            for start in range(0, len(wanted), CHUNK):
+                chunk = wanted[start : start + CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT key, value, digest FROM entries WHERE key IN ({marks})", chunk
+                ).fetchall()
+                for key, value, digest in rows:
+                    if _digest(value) == digest:
+                        found[key] = value
+                    else:
+                        self.corrupt += 1
+            if found:
+                today = _today()
+                hits = list(found)
+                with self._db:
+                    for start in range(0, len(hits), CHUNK):
+                        chunk = hits[start : start + CHUNK]
+                        marks = ",".join("?" * len(chunk))
+                        self._db.execute(
+                            f"UPDATE entries SET used = ? WHERE used < ? AND key IN ({marks})",
+                            [today, today, *chunk],
+                        )
+        except sqlite3.Error as exc:
+            self._off(exc)
+            return {}
+        return found
+
+    def put(self, entries: Iterable[tuple[bytes, bytes]]) -> None:
+        """Store ``(key, value)`` pairs, in one transaction."""
+        if self._db is None:
+            return
+        today = _today()
+        try:
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)",
+                    ((key, value, _digest(value), today) for key, value in entries),
+                )
+        except sqlite3.Error as exc:
+            self._off(exc)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+# -- looking after the store (`corpuskit cache info|prune`) ---------------------------------
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """What a cache folder holds: ``entries``, ``value_bytes`` (the results themselves),
+    ``file_bytes`` (the database files on disk), and the days (since the epoch) the least
+    and most recently used entries were last used (None when empty)."""
+
+    folder: Path
+    entries: int
+    value_bytes: int
+    file_bytes: int
+    oldest_use: int | None
+    newest_use: int | None
+
+
+@contextlib.contextmanager
+def _open(folder: Path) -> Iterator[sqlite3.Connection | None]:
+    path = folder / DB_NAME
+    if not path.is_file():
+        yield None
+        return
+    db = sqlite3.connect(path, timeout=BUSY_SECONDS)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def _file_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.glob(f"{DB_NAME}*") if p.is_file())
+
+
+def info(folder: str | Path) -> CacheInfo:
+    """What the cache in ``folder`` holds. Raises ``sqlite3.DatabaseError`` for a file
+    that is not a cache database."""
+    folder = Path(folder)
+    with _open(folder) as db:
+        if db is None:
+            return CacheInfo(folder, 0, 0, 0, None, None)
+        entries, size, oldest, newest = db.execute(
+            "SELECT count(*), coalesce(sum(length(value)), 0), min(used), max(used) FROM entries"
+        ).fetchone()
+    return CacheInfo(folder, entries, size, _file_bytes(folder), oldest, newest)
+
+
+@dataclass(frozen=True)
+class Pruned:
+    entries: int
+    value_bytes: int
+
+
+def prune(
+    folder: str | Path, older_than_days: float | None = None, max_bytes: int | None = None
+) -> Pruned:
+    """Remove entries not used for ``older_than_days``, then the least recently used ones
+    until the values take at most ``max_bytes``; the file then gives the space back.
+    Safe while builds run (they wait for the prune's transaction)."""
+    folder = Path(folder)
+    removed, freed = 0, 0
+    with _open(folder) as db:
+        if db is None:
+            return Pruned(0, 0)
+        with db:
+            if older_than_days is not None:
+                cutoff = _today() - int(older_than_days)
+                n, size = db.execute(
+                    "SELECT count(*), coalesce(sum(length(value)), 0) FROM entries WHERE used < ?",
+                    (cutoff,),
+                ).fetchone()
+                db.execute("DELETE FROM entries WHERE used < ?", (cutoff,))
+                removed, freed = removed + n, freed + size
+            if max_bytes is not None:
+                total = db.execute(
+                    "SELECT coalesce(sum(length(value)), 0) FROM entries"
+                ).fetchone()[0]
+                doomed: list[bytes] = []
+                rows = db.execute("SELECT key, length(value) FROM entries ORDER BY used, key")
+                for key, size in rows:
+                    if total <= max_bytes:
+                        break
+                    doomed.append(key)
+                    total -= size
+                    freed += size
+                for start in range(0, len(doomed), CHUNK):
+                    chunk = doomed[start : start + CHUNK]
+                    db.execute(
+                        f"DELETE FROM entries WHERE key IN ({','.join('?' * len(chunk))})",
+                        chunk,
+                    )
+                removed += len(doomed)
+        if removed:
+            db.execute("VACUUM")
+    return Pruned(removed, freed)

@@ -1,0 +1,301 @@
+"""The map stage with a cache: a record seen before, under the same settings, is not
+cleaned, tagged or hashed again (the store is :mod:`corpuskit.cache`).
+
+**The key** of a record is a BLAKE2b hash of :func:`settings_digest` (every setting the
+map stage reads, the content of the rule files, the source code of corpuskit itself and
+the versions of the libraries that shape a result) and of the record: its text, its
+metadata, its encoding and the path of its file (the source id comes from it). Its line
+and its place in the input are not in the key: they are attached again on the way out,
+so an article that moved down its file is still found.
+
+**The value** is the record's whole outcome: its row and keys, or its reject, and what it
+adds to the statistics (:class:`corpuskit.mapstage.base.Tally`), so a batch assembled
+from cached and fresh outcomes is exactly the batch the map stage would return.
+
+Values are read back with an unpickler that builds nothing but plain data and dates, so
+a cache folder written by someone else cannot run code here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import pickle
+import platform
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from corpuskit.cache import MapCache
+from corpuskit.config import BuildConfig
+from corpuskit.mapstage.base import BatchResult, Tally
+from corpuskit.record import Keys, Provenance, RawRecord, Reason, Reject
+
+#: Distributions whose code shapes a map-stage result (corpuskit's own code is hashed).
+SHAPING = (
+    "langdetect",
+    "langdetect-rs",
+    "ftfy",
+    "selectolax",
+    "rensa",
+    "numpy",
+    "wordfreq",
+    "zhon",
+    "regex",
+)
+
+#: Settings that only the global or the write stage reads: changing them reuses every
+#: cached result (the split, the near-duplicate policy and thresholds, the card's fields).
+GLOBAL_ONLY = (
+    "name",
+    "eval_ratio",
+    "near_dups",
+    "stratify_language",
+    "license",
+    "pretty_name",
+    "shard_bytes",
+)
+GLOBAL_ONLY_NEAR_DUP = ("threshold", "split_margin", "containment")
+
+#: Bump when the layout of a stored value changes.
+VALUE_VERSION = 1
+
+
+@cache
+def _code_digest() -> str:
+    """BLAKE2b of corpuskit's own files (code, packaged rules and word lists): an edited
+    checkout never reuses results of the code it replaced."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "unicode": unicodedata.unidata_version}
+    for dist in SHAPING:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "-"
+    return out
+
+
+def settings_digest(config: BuildConfig) -> bytes:
+    """What, besides the record itself, a map-stage result depends on, hashed.
+
+    Raises ``OSError`` when a --boilerplate-rules file cannot be read (the build would
+    fail on it anyway).
+    """
+    settings = config.to_manifest()
+    for key in GLOBAL_ONLY:
+        settings.pop(key, None)
+    for key in GLOBAL_ONLY_NEAR_DUP:
+        settings["near_dup"].pop(key, None)
+    rules = [
+        hashlib.blake2b(Path(p).read_bytes(), digest_size=16).hexdigest()
+        for p in config.clean.boilerplate_rules
+    ]
+    described = {
+        "value_version": VALUE_VERSION,
+        "settings": settings,
+        "rule_files": rules,
+        "code": _code_digest(),
+        "versions": _versions(),
+    }
+    text = json.dumps(described, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def record_key(settings: bytes, record: RawRecord) -> bytes:
+    """The cache key of ``record`` under ``settings`` (see the module docstring)."""
+    digest = hashlib.blake2b(settings, digest_size=20)
+    digest.update(record.text.encode("utf-8", "surrogatepass"))
+    digest.update(b"\0" + record.provenance.file.encode("utf-8", "surrogatepass"))
+    digest.update(b"\0" + (record.encoding or "").encode())
+    meta = json.dumps(record.meta, sort_keys=True, default=repr, ensure_ascii=True)
+    digest.update(b"\0" + meta.encode())
+    return digest.digest()
+
+
+# -- outcomes: what one record became, without where it was --------------------------------
+
+#: A kept record: ("k", row without _seq/_file/_line, Keys fields without seq/file/line,
+#: tally); a rejected one: ("r", reason, detail, text, source_id, tally).
+Outcome = tuple[Any, ...]
+
+
+def _tally_tuple(tally: Tally | None) -> tuple[Any, ...] | None:
+    if tally is None:
+        return None
+    return (tally.source_rule_miss, tally.published_not_understood, tally.cleaned, tally.correction)
+
+
+def _tally(value: tuple[Any, ...] | None) -> Tally | None:
+    if value is None:
+        return None
+    miss, published, cleaned, correction = value
+    return Tally(
+        miss, published, None if cleaned is None else (tuple(cleaned[0]), *cleaned[1:]), correction
+    )
+
+
+_ROW_PLACE = ("_seq", "_file", "_line")
+
+
+def kept_outcome(row: dict[str, Any], keys: Keys, tally: Tally | None) -> Outcome:
+    kept_row = {k: v for k, v in row.items() if k not in _ROW_PLACE}
+    fields = (
+        keys.id,
+        keys.content_hash,
+        keys.num_chars,
+        keys.language,
+        keys.group,
+        keys.signature,
+        keys.num_shingles,
+        keys.paragraphs,
+    )
+    return ("k", kept_row, fields, _tally_tuple(tally))
+
+
+def rejected_outcome(reject: Reject, tally: Tally | None) -> Outcome:
+    return (
+        "r",
+        reject.reason.value,
+        reject.detail,
+        reject.text,
+        reject.source_id,
+        _tally_tuple(tally),
+    )
+
+
+def encode(outcome: Outcome) -> bytes:
+    return pickle.dumps(outcome, protocol=5)
+
+
+#: The one kind of class a stored value may hold: dates.
+_ALLOWED_CLASSES: dict[tuple[str, str], type] = {
+    ("datetime", "datetime"): datetime,
+    ("datetime", "timezone"): timezone,
+    ("datetime", "timedelta"): timedelta,
+}
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Builds plain data only (and the classes of ``_ALLOWED_CLASSES``)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = _ALLOWED_CLASSES.get((module, name))
+        if found is None:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a cache value")
+        return found
+
+
+def decode(value: bytes) -> Outcome | None:
+    """The outcome stored in ``value``, or None when it cannot be read back as one."""
+    try:
+        outcome = _PlainUnpickler(io.BytesIO(value)).load()
+    except Exception:  # any malformed value is a miss, never an error
+        return None
+    if isinstance(outcome, tuple) and outcome and outcome[0] in ("k", "r"):
+        return outcome
+    return None
+
+
+# -- the batch -------------------------------------------------------------------------------
+
+
+class CachedResults:
+    """A batch's lookups: the outcomes found, by sequence number, and the key of every
+    record that can be cached."""
+
+    def __init__(self, cache: MapCache, settings: bytes, batch: Sequence[tuple[int, Any]]):
+        self.keys: dict[int, bytes] = {
+            seq: record_key(settings, record)
+            for seq, record in batch
+            if isinstance(record, RawRecord)
+        }
+        found = cache.get(self.keys.values())
+        self.hits: dict[int, Outcome] = {}
+        for seq, key in self.keys.items():
+            value = found.get(key)
+            outcome = decode(value) if value is not None else None
+            if outcome is not None:
+                self.hits[seq] = outcome
+
+
+def fresh_outcomes(
+    result: BatchResult, rejects: Sequence[tuple[int, Reject]], tallies: dict[int, Tally]
+) -> dict[int, Outcome]:
+    """The outcome of every record the map stage just processed, by sequence number.
+    Internal errors are left out: they may not happen again."""
+    out: dict[int, Outcome] = {}
+    for row, keys in zip(result.rows, result.keys, strict=True):
+        out[keys.seq] = kept_outcome(row, keys, tallies.get(keys.seq))
+    for seq, reject in rejects:
+        if reject.reason is not Reason.INTERNAL_ERROR:
+            out[seq] = rejected_outcome(reject, tallies.get(seq))
+    return out
+
+
+def assemble(
+    batch: Sequence[tuple[int, Any]],
+    hits: dict[int, Outcome],
+    fresh: BatchResult,
+    fresh_rejects: Sequence[tuple[int, Reject]],
+    tallies: dict[int, Tally],
+) -> BatchResult:
+    """The batch's result, in input order, from cached outcomes (``hits``) and the map
+    stage's ``fresh`` result for the others."""
+    out = BatchResult(
+        language_engine=fresh.language_engine, seconds=dict(fresh.seconds), cached=len(hits)
+    )
+    rows = {keys.seq: (row, keys) for row, keys in zip(fresh.rows, fresh.keys, strict=True)}
+    rejected = dict(fresh_rejects)
+    for seq, record in batch:
+        outcome = hits.get(seq)
+        tally: Tally | None
+        if outcome is None:
+            if seq in rows:
+                row, keys = rows[seq]
+                out.rows.append(row)
+                out.keys.append(keys)
+            else:
+                out.rejects.append(rejected[seq])
+            tally = tallies.get(seq)
+        else:
+            prov: Provenance = record.provenance
+            if outcome[0] == "k":
+                _, kept_row, fields, tally_value = outcome
+                out.rows.append({**kept_row, "_seq": seq, "_file": prov.file, "_line": prov.line})
+                rid, chash, num_chars, lang, group, signature, shingles, paragraphs = fields
+                out.keys.append(
+                    Keys(
+                        seq,
+                        rid,
+                        chash,
+                        num_chars,
+                        lang,
+                        group,
+                        prov.file,
+                        prov.line,
+                        signature,
+                        shingles,
+                        paragraphs,
+                    )
+                )
+            else:
+                _, reason, detail, text, source_id, tally_value = outcome
+                out.rejects.append(Reject(Reason(reason), detail, prov, text, source_id))
+            tally = _tally(tally_value)
+        if tally is not None:
+            out.count(tally)
+    return out
