@@ -33,6 +33,7 @@ __all__ = [
     "META_KEYS",
     "NEAR_DUP_POLICIES",
     "ON_BAD_FILE",
+    "PII_ACTIONS",
     "SOURCE_ID_KEYWORDS",
     "BuildConfig",
     "CleanConfig",
@@ -64,7 +65,18 @@ CLEAN_STEPS: tuple[str, ...] = (
     "repetition",
     "paragraphs",
     "headline",
+    "pii",
 )
+#: What the ``pii`` clean step does with what it finds (``--pii``).
+PII_ACTIONS = ("redact", "keep", "reject")
+#: Never personal data by default: the documentation networks (RFC 5737, RFC 3849).
+PII_ALLOW = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+#: Regions whose national phone formats are recognised after a phone word ("tel.",
+#: "call", ...): where most news in the lexicon languages comes from.
+PII_PHONE_REGIONS = (
+    "US", "GB", "CA", "AU", "IN", "DE", "AT", "CH", "FR", "BE", "ES", "MX", "AR", "CO", "IT",
+    "PT", "BR", "NL", "PL", "CZ", "RU", "UA",
+)  # fmt: skip
 # Defaults shared by BuildConfig and the stage configs built from it.
 MIN_CHARS = 200
 MAX_CHARS = 1_000_000
@@ -220,6 +232,14 @@ class CleanConfig:
     lexicon_languages: tuple[str, ...] = (
         "en", "fr", "es", "de", "pt", "it", "nl", "ru", "uk", "pl", "cs",
     )  # fmt: skip
+    # The `pii` step (corpuskit.clean.pii): what to do with personal data it finds,
+    # what is never personal data (networks, addresses, @domains), the regions of phone
+    # numbers written in a national format, and what a redacted match becomes ({KIND} is
+    # EMAIL, PHONE, IP, CARD or SECRET).
+    pii: str = "redact"
+    pii_allow: tuple[str, ...] = PII_ALLOW
+    pii_phone_regions: tuple[str, ...] = PII_PHONE_REGIONS
+    pii_placeholder: str = "<{KIND}>"
 
     def __post_init__(self) -> None:
         steps = tuple(self.steps)
@@ -232,6 +252,9 @@ class CleanConfig:
         object.__setattr__(self, "steps", tuple(s for s in CLEAN_STEPS if s in steps))
         object.__setattr__(self, "boilerplate_rules", tuple(map(str, self.boilerplate_rules)))
         object.__setattr__(self, "lexicon_languages", tuple(self.lexicon_languages))
+        object.__setattr__(self, "pii_allow", tuple(self.pii_allow))
+        object.__setattr__(self, "pii_phone_regions", tuple(self.pii_phone_regions))
+        self._check_pii()
         for name in (
             "max_duplicate_line_fraction",
             "max_duplicate_char_fraction",
@@ -245,6 +268,27 @@ class CleanConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"clean option {name} must be a positive integer, got {value!r}")
+
+    def _check_pii(self) -> None:
+        import ipaddress
+
+        if self.pii not in PII_ACTIONS:
+            raise ConfigError(f"--pii must be one of {', '.join(PII_ACTIONS)}, got {self.pii!r}")
+        for entry in self.pii_allow:
+            if "@" in entry:
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"--pii-allow {entry!r} is not an IP network (192.0.2.0/24), an address "
+                    "(press@example.org) or a domain (@example.org)"
+                ) from None
+        bad = [r for r in self.pii_phone_regions if not re.fullmatch(r"[A-Z]{2}", r)]
+        if bad:
+            raise ConfigError(
+                f"phone region {bad[0]!r} is not an ISO 3166 alpha-2 code (like 'US' or 'DE')"
+            )
 
 
 @dataclass(frozen=True)

@@ -41,11 +41,16 @@ class Reason(str, enum.Enum):
     LANGUAGE = "language"
     EMPTY_AFTER_CLEAN = "empty_after_clean"
     REPETITIVE = "repetitive"
+    PII = "pii"
     INTERNAL_ERROR = "internal_error"
 
     def __str__(self) -> str:
         return self.value
 
+
+#: The kinds of personal data the pii clean step finds (corpuskit.clean.pii), in the order
+#: reports list them.
+PII_KINDS = ("email", "phone", "ip", "card", "secret")
 
 REASON_DOCS: dict[Reason, str] = {
     Reason.EMPTY: "the text is empty or only whitespace",
@@ -61,6 +66,7 @@ REASON_DOCS: dict[Reason, str] = {
     Reason.LANGUAGE: "the detected language is not in --languages",
     Reason.EMPTY_AFTER_CLEAN: "nothing (or too little) was left after cleaning",
     Reason.REPETITIVE: "the text is mostly repeated lines or n-grams (spam)",
+    Reason.PII: "the text holds personal data and --pii reject is set",
     Reason.INTERNAL_ERROR: "processing this record raised an unexpected exception",
 }
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from corpuskit.errors import CorpuskitError
-from corpuskit.record import REASON_DOCS, Reason
+from corpuskit.record import PII_KINDS, REASON_DOCS, Reason
 
 if TYPE_CHECKING:
     from corpuskit.mapstage.base import BatchResult
@@ -94,6 +94,8 @@ class BuildReport:
     from_cache: int = 0
     cache_corrupt: int = 0
     cache_problem: str | None = None
+    # kind -> personal data the pii step found (corpuskit.clean.pii.KINDS order)
+    pii: dict[str, int] = field(default_factory=dict)
     # Seconds per map-stage step, summed over batches (reported as timings["map.STEP"]).
     _map_seconds: dict[str, float] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -138,6 +140,7 @@ class BuildReport:
         _add(self._map_seconds, result.seconds)
         self.language_engine = result.language_engine
         self.from_cache += result.cached
+        _add(self.pii, result.pii)
         self.cache_corrupt += result.cache_corrupt
         if result.cache_problem and not self.cache_problem:
             self.cache_problem = result.cache_problem
@@ -149,6 +152,8 @@ class BuildReport:
         self.files_skipped = dict(stats.files_skipped)
         self.meta_not_understood = dict(sorted(self.meta_not_understood.items()))
         self.language_corrections = dict(sorted(self.language_corrections.items()))
+        order = {kind: i for i, kind in enumerate(PII_KINDS)}
+        self.pii = dict(sorted(self.pii.items(), key=lambda kv: order.get(kv[0], len(order))))
         self.timings["map"] = seconds
         self.timings.update({f"map.{k}": v for k, v in self._map_seconds.items()})
 
@@ -199,6 +204,10 @@ class BuildReport:
             lines.append(
                 "  metadata not understood (set to null, articles kept): "
                 + ", ".join(f"{k} {v}" for k, v in report.meta_not_understood.items())
+            )
+        if report.pii:
+            lines.append(
+                "  personal data found: " + ", ".join(f"{k} {v:,}" for k, v in report.pii.items())
             )
         if report.from_cache or report.cache_corrupt:
             corrupt = (

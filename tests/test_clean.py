@@ -551,7 +551,7 @@ EVERYTHING = (
     f"{TITLE_CASE}\r\n<p>{PROSE[0]}</p>\u200b\r\n"
     f"{FURNITURE_EN[0]}\n{PROSE[1]}\n{PROSE[1]}\n{SPLIT_WORD[0]}\n{SPLIT_WORD[1]}\n"
     "Work starts\t\tsoon.\n"
-    "The mayorâ€™s cafÃ© reopened."
+    "The mayorâ€™s cafÃ© reopened. Questions to desk@example.com."
 )
 
 
@@ -572,6 +572,7 @@ def test_each_step_can_be_switched_off(step: str) -> None:
         "repetition": f"{PROSE[1]}\n\n{PROSE[1]}",
         "paragraphs": SPLIT_WORD[0],
         "headline": TITLE_CASE,
+        "pii": "desk@example.com",
     }
     assert evidence[step] in result.text
     assert result.title is None if step == "headline" else result.title == TITLE_CASE

@@ -1,7 +1,8 @@
-"""The ``Cleaner``: the seven steps composed in ``CLEAN_STEPS`` order."""
+"""The ``Cleaner``: the steps composed in ``CLEAN_STEPS`` order."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -11,6 +12,7 @@ from corpuskit.clean.markup import has_markup, html_to_text
 from corpuskit.clean.matching import RuleMatcher
 from corpuskit.clean.ngrams import NgramLimits, ngram_verdicts
 from corpuskit.clean.paragraphs import Lexicon, join_fragments
+from corpuskit.clean.pii import KINDS, PiiFinder, count, redact
 from corpuskit.clean.repetition import dedupe_paragraphs, repetition_verdict
 from corpuskit.clean.rules import Rule, load_rules
 from corpuskit.clean.unicode import is_plain, repair_unicode
@@ -38,6 +40,8 @@ class CleanResult:
     flags: list[str] = field(default_factory=list)
     chars_removed: int = 0
     repetitive: str | None = None
+    #: Personal data the ``pii`` step found in the text and the title, by kind.
+    pii: dict[str, int] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------
@@ -57,6 +61,9 @@ class Cleaner:
         self._either = RuleMatcher.build(rules)
         self._lexicon = Lexicon(config.lexicon_languages)
         self._steps = frozenset(config.steps)
+        self.pii: PiiFinder | None = None
+        if "pii" in self._steps and config.enabled:
+            self.pii = PiiFinder(config.pii_allow, config.pii_phone_regions)
         self._ngram_limits = NgramLimits(
             max_top_fraction=config.max_top_ngram_fraction,
             max_duplicate_fraction=config.max_duplicate_ngram_fraction,
@@ -194,5 +201,38 @@ class Cleaner:
         if changed & {"furniture", "repetition", "paragraphs", "headline"}:
             current = "\n\n".join(paras)
         out = current.strip()
+        found: Counter[str] = Counter()
+        if self.pii is not None:
+            out, found = self.scrub(out)
+            if title is not None:
+                title, in_title = self.scrub(title)
+                found += in_title
+            if found and self.config.pii == "redact":
+                changed.add("pii")
         flags = [s for s in CLEAN_STEPS if s in changed]
-        return CleanResult(out, title, flags, max(0, len(text) - len(out)), repetitive)
+        result = CleanResult(out, title, flags, max(0, len(text) - len(out)), repetitive)
+        result.pii = {kind: found[kind] for kind in KINDS if found[kind]}
+        return result
+
+    @property
+    def redacts(self) -> bool:
+        """Whether personal data is redacted from what is published (``--pii redact``, or
+        ``reject``: a rejected record's text is published in the rejects config)."""
+        return self.pii is not None and self.config.pii in ("redact", "reject")
+
+    def scrub(
+        self, text: str, kinds: tuple[str, ...] = KINDS, redact_it: bool | None = None
+    ) -> tuple[str, Counter[str]]:
+        """The personal data of ``kinds`` in ``text``, counted by kind, and the text:
+        redacted when ``redact_it`` (default: when ``--pii redact``), else as it was.
+        Nothing is found when the ``pii`` step is off."""
+        if self.pii is None:
+            return text, Counter()
+        matches = [f for f in self.pii.find(text) if f.kind in kinds]
+        if not matches:
+            return text, Counter()
+        if redact_it is None:
+            redact_it = self.config.pii == "redact"
+        if redact_it:
+            text = redact(text, matches, self.config.pii_placeholder)
+        return text, count(matches)

@@ -25,7 +25,7 @@ from corpuskit.mapstage.cached import (
     fresh_outcomes,
     settings_digest,
 )
-from corpuskit.mapstage.steps import STEPS, parse_published
+from corpuskit.mapstage.steps import STEPS, parse_published, scrub_rejects
 from corpuskit.record import RawRecord, Reject
 from corpuskit.sourceid import SourceIdRule
 
@@ -100,6 +100,7 @@ def _process(
             work.items.append(Item(seq, record))
     for step in STEPS:
         run_step(step, state, work, stats)
+    scrub_rejects(state, work)
     stats.rejects = [r for _, r in sorted(work.rejects, key=lambda pair: pair[0])]
     for seq in sorted(work.tallies):
         stats.count(work.tallies[seq])

@@ -68,6 +68,8 @@ class BatchResult:
     cached: int = 0
     cache_corrupt: int = 0
     cache_problem: str | None = None
+    # kind -> personal data found by the pii step (corpuskit.clean.pii)
+    pii: Counter[str] = field(default_factory=Counter)
 
     def count(self, tally: Tally) -> None:
         """Add what one record contributed (see :class:`Tally`)."""
@@ -82,6 +84,8 @@ class BatchResult:
             self.chars_removed += chars_removed
         if tally.correction is not None:
             self.language_corrections[tally.correction] += 1
+        for kind, n in tally.pii:
+            self.pii[kind] += n
 
 
 @dataclass
@@ -99,6 +103,8 @@ class Tally:
     cleaned: tuple[tuple[str, ...], int, int] | None = None
     #: "ko -> zh-Hant": a language tag the text's script ruled out.
     correction: str | None = None
+    #: (kind, matches) of the personal data the pii step found in the record.
+    pii: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass

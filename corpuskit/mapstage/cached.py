@@ -18,6 +18,7 @@ a cache folder written by someone else cannot run code here.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -63,7 +64,7 @@ GLOBAL_ONLY = (
 GLOBAL_ONLY_NEAR_DUP = ("threshold", "split_margin", "containment")
 
 #: Bump when the layout of a stored value changes.
-VALUE_VERSION = 1
+VALUE_VERSION = 2
 
 
 @cache
@@ -133,19 +134,18 @@ def record_key(settings: bytes, record: RawRecord) -> bytes:
 Outcome = tuple[Any, ...]
 
 
+#: The fields of a Tally, in the order a stored value holds them.
+_TALLY_FIELDS = tuple(f.name for f in dataclasses.fields(Tally))
+
+
 def _tally_tuple(tally: Tally | None) -> tuple[Any, ...] | None:
     if tally is None:
         return None
-    return (tally.source_rule_miss, tally.published_not_understood, tally.cleaned, tally.correction)
+    return tuple(getattr(tally, name) for name in _TALLY_FIELDS)
 
 
 def _tally(value: tuple[Any, ...] | None) -> Tally | None:
-    if value is None:
-        return None
-    miss, published, cleaned, correction = value
-    return Tally(
-        miss, published, None if cleaned is None else (tuple(cleaned[0]), *cleaned[1:]), correction
-    )
+    return None if value is None else Tally(*value)
 
 
 _ROW_PLACE = ("_seq", "_file", "_line")
@@ -205,9 +205,16 @@ def decode(value: bytes) -> Outcome | None:
         outcome = _PlainUnpickler(io.BytesIO(value)).load()
     except Exception:  # any malformed value is a miss, never an error
         return None
-    if isinstance(outcome, tuple) and outcome and outcome[0] in ("k", "r"):
-        return outcome
-    return None
+    if not isinstance(outcome, tuple) or len(outcome) != _OUTCOME_LENGTH.get(outcome[:1], -1):
+        return None
+    tally = outcome[-1]
+    if tally is not None and not (isinstance(tally, tuple) and len(tally) == len(_TALLY_FIELDS)):
+        return None
+    return outcome
+
+
+#: The length of a stored outcome of each kind (anything else is not read back).
+_OUTCOME_LENGTH = {("k",): 4, ("r",): 6}
 
 
 # -- the batch -------------------------------------------------------------------------------

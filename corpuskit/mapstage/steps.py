@@ -18,13 +18,15 @@ Emit           fingerprint content hash, id, the output row and the global stage
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from corpuskit import dedup, ids, language
+from corpuskit.clean.pii import KINDS
 from corpuskit.dedup.containment import PARAGRAPH_MIN_TOKENS
-from corpuskit.mapstage.base import Batch, BatchResult, Item, Step
+from corpuskit.mapstage.base import Batch, BatchResult, Item, Step, Tally
 from corpuskit.record import Document, Keys, Reason
 from corpuskit.tokens import TokenBatch
 from corpuskit.validate import check_clean, check_raw
@@ -86,8 +88,9 @@ class Validate(Step[list[tuple[str, bool, Any]]]):
 
 
 #: What Clean computes for one record: the document, or why it is not an article any more
-#: (reason, detail); and whether a 'published' value was given but not understood.
-Cleaned = tuple[Document | None, tuple[Reason, str] | None, bool]
+#: (reason, detail); whether a 'published' value was given but not understood; and the
+#: personal data found in the document (kind, matches).
+Cleaned = tuple[Document | None, tuple[Reason, str] | None, bool, tuple[tuple[str, int], ...]]
 
 
 class Clean(Step[list[Cleaned]]):
@@ -103,35 +106,78 @@ class Clean(Step[list[Cleaned]]):
     def _one(state: MapState, item: Item) -> Cleaned:
         raw = item.raw
         title = _title(item)
-        result = state.cleaner.clean(raw.text, has_title=title is not None, ngrams=False)
+        cleaner = state.cleaner
+        result = cleaner.clean(raw.text, has_title=title is not None, ngrams=False)
         if result.repetitive:
-            return None, (Reason.REPETITIVE, result.repetitive), False
+            return None, (Reason.REPETITIVE, result.repetitive), False, ()
         problem = check_clean(result.text, len(raw.text), state.validation)
         if problem is not None:
-            return None, problem, False
+            return None, problem, False, ()
+        found = Counter(result.pii)
+        if title is not None:
+            title, in_title = cleaner.scrub(title)
+            found += in_title
+        url = str(raw.meta["url"]) if raw.meta.get("url") else None
+        if url is not None:
+            url, in_url = cleaner.scrub(url, ("secret",))
+            found += in_url
+        if found and state.config.clean.pii == "reject":
+            # Counted when the reject's text is redacted (mapstage.scrub_rejects).
+            kinds = ", ".join(f"{kind} {n}" for kind, n in pii_counts(found))
+            return None, (Reason.PII, f"holds personal data ({kinds}); --pii reject"), False, ()
         published = parse_published(raw.meta.get("published"))
         doc = Document(
             text=result.text,
             provenance=raw.provenance,
             source_id=item.source_id,
             title=title or result.title,
-            url=str(raw.meta["url"]) if raw.meta.get("url") else None,
+            url=url,
             published=published,
             clean_flags=list(result.flags),
             chars_removed=result.chars_removed,
         )
-        return doc, None, bool(raw.meta.get("published")) and published is None
+        date_not_understood = bool(raw.meta.get("published")) and published is None
+        return doc, None, date_not_understood, pii_counts(found)
 
     def apply(
         self, state: MapState, batch: Batch, results: Sequence[Cleaned], stats: BatchResult
     ) -> None:
-        for item, (doc, problem, date_not_understood) in zip(batch.items, results, strict=True):
+        for item, (doc, problem, date_not_understood, pii) in zip(
+            batch.items, results, strict=True
+        ):
             if problem is not None:
                 batch.reject(item, problem[0], problem[1])
                 continue
             if date_not_understood:
                 batch.tally(item).published_not_understood = True
+            if pii:
+                batch.tally(item).pii = pii
             item.doc = doc
+
+
+def pii_counts(found: Counter[str]) -> tuple[tuple[str, int], ...]:
+    """Personal data by kind, in the order of ``corpuskit.clean.pii.KINDS``."""
+    return tuple((kind, found[kind]) for kind in KINDS if found[kind])
+
+
+def scrub_rejects(state: MapState, batch: Batch) -> None:
+    """Personal data in the rejects' texts (the rejects config is published too): redacted
+    with ``--pii redact`` or ``reject``, and counted for a record not counted yet."""
+    cleaner = state.cleaner
+    if cleaner.pii is None:
+        return
+    for seq, reject in batch.rejects:
+        if not reject.text:
+            continue
+        text, found = cleaner.scrub(reject.text, redact_it=cleaner.redacts)
+        if not found:
+            continue
+        reject.text = text
+        tally = batch.tallies.get(seq)
+        if tally is None:
+            tally = batch.tallies[seq] = Tally()
+        if not tally.pii:
+            tally.pii = pii_counts(found)
 
 
 def _title(item: Item) -> str | None:

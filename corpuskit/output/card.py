@@ -210,6 +210,7 @@ def render(
         + (f"\n\n…and {more:,} more sources." if more > 0 else "")
         + "\n"
     )
+    parts.append(_personal_data(config, report))
     parts.append(_limitations())
     parts.append(report.card_accounting())
     parts.append(_leakage(config, report))
@@ -232,6 +233,48 @@ def _script_corrections(report: BuildReport) -> str:
     return (
         f"{fixed:,} {tags} that langdetect gave {were} ruled out by the text's script and "
         f"corrected ({which}); see Limitations."
+    )
+
+
+#: What each kind of personal data is, for the card.
+_PII_KIND_DOCS = {
+    "email": "e-mail addresses",
+    "phone": "phone numbers (checked with libphonenumber)",
+    "ip": "IPv4 and IPv6 addresses",
+    "card": "payment card numbers (Luhn-checked)",
+    "secret": "credentials and tokens in URLs (user-info, token-like query parameters)",
+}
+
+
+def _personal_data(config: BuildConfig, report: BuildReport) -> str:
+    """The "Personal and Sensitive Information" section (the Hub's card template has it)."""
+    head = "## Personal and Sensitive Information\n\n"
+    clean = config.clean
+    if not clean.enabled or "pii" not in clean.steps:
+        return (
+            head + "The build did not look for personal data (the `pii` clean step was off): "
+            "articles may hold e-mail addresses, phone numbers and other personal data.\n"
+        )
+    done = {
+        "redact": "replaced by a placeholder such as "
+        f"`{clean.pii_placeholder.replace('{KIND}', 'EMAIL')}`",
+        "keep": "counted but left in the text (`--pii keep`)",
+        "reject": "made its article a reject (`pii`; its text is redacted in the rejects config)",
+    }[clean.pii]
+    rows = [(doc, f"{report.pii.get(kind, 0):,}") for kind, doc in _PII_KIND_DOCS.items()]
+    allowed = ", ".join(f"`{a}`" for a in clean.pii_allow) or "nothing"
+    return (
+        head + "The `pii` clean step looked for personal data in the texts, titles and URLs of "
+        f"the articles and in the texts of rejected records; each match was {done}.\n\n"
+        + markdown_table(["personal data", "found"], rows)
+        + "\n\n"
+        f"Never treated as personal data: {allowed}. Phone numbers count when written "
+        "internationally (`+44 …`), or in a national format right after a phone word "
+        f'("tel.", "call", …) for {", ".join(clean.pii_phone_regions)}.\n\n'
+        "**Not caught**: names, postal addresses, ID numbers other than payment cards, "
+        "phone numbers in a national format without a phone word, and addresses written to "
+        'dodge scrapers ("name at example dot org"). Treat the articles as possibly '
+        "holding personal data.\n"
     )
 
 

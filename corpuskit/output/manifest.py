@@ -115,6 +115,8 @@ def write_manifest(
         "counts": report.counts,
         # field -> values set to null because they could not be read; the articles stayed
         "metadata_not_understood": report.meta_not_understood,
+        # kind -> personal data found by the pii step (what was done: config.clean.pii)
+        "personal_data": report.pii,
         "duplicates": {
             "exact": report.exact_duplicates,
             "near": report.near_duplicates,

@@ -24,6 +24,7 @@ from corpuskit.config import (
     GROUP_BY_FIELDS,
     NEAR_DUP_POLICIES,
     ON_BAD_FILE,
+    PII_ACTIONS,
     BuildConfig,
     CleanConfig,
     NearDupConfig,
@@ -250,6 +251,21 @@ def _csv(value: str | None) -> tuple[str, ...]:
     help="Extra furniture rule file (TOML, like the packaged one). Repeatable.",
 )
 @click.option(
+    "--pii",
+    type=click.Choice(PII_ACTIONS),
+    default=default(CleanConfig, "pii"),
+    show_default=True,
+    help="What the pii step does with e-mail addresses, phone numbers, IP addresses, card "
+    "numbers and URL tokens: replace them by <EMAIL>, <PHONE>, ...; only count them; or "
+    "reject the article.",
+)
+@click.option(
+    "--pii-allow",
+    help="Comma-separated networks (192.0.2.0/24), addresses (press@example.org) and "
+    "domains (@example.org) that are never personal data (added to the documentation "
+    "networks).",
+)
+@click.option(
     "--near-dups",
     type=click.Choice(NEAR_DUP_POLICIES),
     default=default(BuildConfig, "near_dups"),
@@ -327,6 +343,8 @@ def build(
     no_clean: bool,
     clean_steps: str | None,
     boilerplate_rules: Sequence[Path],
+    pii: str,
+    pii_allow: str | None,
     near_dups: str,
     near_threshold: float,
     no_near_dups: bool,
@@ -392,7 +410,7 @@ def build(
         jobs=jobs if jobs > 0 else (os.cpu_count() or 1),
         executor=executor,
         batch_size=batch_size,
-        cache=None if no_cache else str(cache_dir or _cache_folder()),
+        cache=None if no_cache else str(cache_dir or cache_folder()),
         previous=str(previous) if previous else None,
         source=SourceConfig(
             text_field=text_field,
@@ -406,6 +424,8 @@ def build(
             enabled=not no_clean,
             steps=tuple(steps),
             boilerplate_rules=tuple(str(p) for p in boilerplate_rules),
+            pii=pii,
+            pii_allow=(*default(CleanConfig, "pii_allow"), *_csv(pii_allow)),
         ),
         near_dup=replace(NearDupConfig(), enabled=not no_near_dups, threshold=near_threshold),
     )
@@ -423,92 +443,6 @@ def _base_name(where: Path | str, resolve: bool = True) -> str:
     if isinstance(where, str):
         return posixpath.basename(where.rstrip("/").split("://", 1)[-1])
     return where.resolve().name if resolve else where.name
-
-
-def _cache_folder() -> Path:
-    from corpuskit.cache import default_folder
-
-    return default_folder()
-
-
-@main.group()
-def cache() -> None:
-    """Look after the map-stage cache (see `corpuskit build --cache`)."""
-
-
-_CACHE_OPTION = click.option(
-    "--cache",
-    "cache_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="The cache folder. Default: the user cache folder.",
-)
-
-
-@cache.command("info")
-@_CACHE_OPTION
-def cache_info(cache_dir: Path | None) -> None:
-    """Where the cache is, how many articles it holds and its size on disk."""
-    import sqlite3
-
-    from corpuskit.cache import info
-
-    folder = cache_dir or _cache_folder()
-    try:
-        got = info(folder)
-    except sqlite3.Error as exc:
-        raise CorpuskitError(f"{folder} does not hold a usable cache: {exc}") from None
-    click.echo(f"cache: {got.folder}")
-    click.echo(f"  entries: {got.entries:,} ({_mb(got.value_bytes)} of results)")
-    click.echo(f"  on disk: {_mb(got.file_bytes)}")
-    if got.oldest_use is not None and got.newest_use is not None:
-        click.echo(f"  last used: {_day(got.oldest_use)} (oldest) to {_day(got.newest_use)}")
-
-
-@cache.command("prune")
-@_CACHE_OPTION
-@click.option(
-    "--older-than",
-    "older_than",
-    type=click.FloatRange(min=0),
-    help="Remove entries not used for this many days.",
-)
-@click.option(
-    "--max-mb",
-    type=click.FloatRange(min=0),
-    help="Then remove the least recently used entries until the results take at most this "
-    "many megabytes (0: remove everything).",
-)
-def cache_prune(cache_dir: Path | None, older_than: float | None, max_mb: float | None) -> None:
-    """Remove old entries, or the least recently used ones beyond a size.
-
-    \b
-    Examples:
-      corpuskit cache prune --older-than 30
-      corpuskit cache prune --max-mb 2000
-    """
-    import sqlite3
-
-    from corpuskit.cache import prune
-
-    if older_than is None and max_mb is None:
-        raise click.UsageError("say what to remove: --older-than DAYS and/or --max-mb MB")
-    folder = cache_dir or _cache_folder()
-    max_bytes = None if max_mb is None else int(max_mb * 1_000_000)
-    try:
-        pruned = prune(folder, older_than, max_bytes)
-    except sqlite3.Error as exc:
-        raise CorpuskitError(f"{folder} does not hold a usable cache: {exc}") from None
-    click.echo(f"removed {pruned.entries:,} entries ({_mb(pruned.value_bytes)}) from {folder}")
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1_000_000:,.1f} MB"
-
-
-def _day(day: int) -> str:
-    import time
-
-    return time.strftime("%Y-%m-%d", time.gmtime(day * 86400))
 
 
 @main.command()
@@ -535,3 +469,9 @@ def verify(path: Path) -> None:
     for problem in result.problems:
         click.echo(_one_line(str(problem)))
     sys.exit(1)
+
+
+# Command groups in modules of their own, registered here (after main exists).
+from corpuskit.cli.cache import cache, cache_folder  # noqa: E402
+
+main.add_command(cache)
