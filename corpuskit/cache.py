@@ -15,6 +15,8 @@ does the hard parts):
   each of them whole or absent, never torn;
 - **a corrupt entry**: each value is stored with its BLAKE2b digest and checked when read;
   one that does not match is a miss (recomputed and stored again);
+- **a power cut**: writes are not synced to disk (a cache can be rebuilt, time cannot), so
+  an OS crash may damage the file; that is the next case:
 - **a corrupt or unusable database**: the cache is switched off for the rest of the build
   (``MapCache.problem`` says why) and the build goes on without it. No path from the
   cache can change an artifact.
@@ -86,9 +88,12 @@ class MapCache:
             self.folder.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.folder / DB_NAME, timeout=BUSY_SECONDS)
             db.execute("PRAGMA journal_mode=WAL")
-            # In WAL mode a commit is atomic either way; NORMAL skips an fsync per commit
-            # (a power cut may lose the last batches' entries, never tear one).
-            db.execute("PRAGMA synchronous=NORMAL")
+            # No fsync: a killed process loses nothing (its writes are in the OS's
+            # buffers) and a transaction is whole or absent either way; only a power cut
+            # or an OS crash can damage the file, and a damaged file turns the cache off
+            # (never the artifact). Halves the cost of filling the cache (42 against 83 µs
+            # per 3 KB entry here).
+            db.execute("PRAGMA synchronous=OFF")
             db.execute(_SCHEMA)
             db.commit()
             self._db = db

@@ -172,7 +172,7 @@ class PiiFinder:
                 found += self._cards(text, pos, endpos)
             if digits >= 7:
                 found += self._phones(text, pos, endpos)
-        if ":" in text:
+        if "::" in text or text.count(":") >= 7:  # the compressed or the full form
             found += self._ipv6(text)
         found.sort(key=lambda f: (f.start, -f.end))
         kept: list[Found] = []
