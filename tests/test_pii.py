@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from corpuskit import BuildConfig, build
 from corpuskit.clean import Cleaner
-from corpuskit.clean.pii import PiiFinder, card_network, luhn_ok, redact
+from corpuskit.clean.pii import PiiFinder, card_network, luhn_ok, redact, screen
 from corpuskit.cli import main
 from corpuskit.config import PII_ALLOW, PII_PHONE_REGIONS, CleanConfig
 from corpuskit.errors import ConfigError
@@ -268,3 +268,33 @@ def test_the_cli_refuses_a_bad_allow_entry(tmp_path: Path, corpus: Path) -> None
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2  # a usage error, like every bad setting
     assert "Error: --pii-allow 'nonsense' is not an IP network" in result.output
+
+
+SCREENED = [
+    "Mail x&#64;example.com now",  # an entity the markup step decodes into "@"
+    "Call <b>+44</b> 20 7946 0958",  # digits joined across a tag the markup step removes
+    "IP 84.17.52.209",
+    "Amex 3782 8224 6310 005",
+    "Its address was 2a02:26f0:fd::17 then.",
+]
+
+
+@pytest.mark.parametrize("text", SCREENED)
+def test_the_batch_screen_lets_through_every_text_the_step_finds_something_in(
+    text: str,
+) -> None:
+    assert screen([text]) == [True]
+    assert Cleaner(CleanConfig()).clean(text + " word" * 60, ngrams=False).pii
+
+
+def test_the_batch_screen_passes_over_texts_without_any_candidate() -> None:
+    assert screen(["Plain words, a year (2024), 3-1 and 12 apples.", ""]) == [False, False]
+
+
+def test_every_text_the_screen_passes_over_holds_nothing_the_step_finds() -> None:
+    texts = [f"{english_article(i)} {LOOK_ALIKES[i % len(LOOK_ALIKES)]}" for i in range(40)]
+    texts += [text for text, _ in FOUND]
+    cleaner = Cleaner(CleanConfig())
+    for text, flag in zip(texts, screen(texts), strict=True):
+        if not flag:
+            assert cleaner.clean(text, ngrams=False).pii == {}, text

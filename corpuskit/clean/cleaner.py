@@ -13,6 +13,7 @@ from corpuskit.clean.matching import RuleMatcher
 from corpuskit.clean.ngrams import NgramLimits, ngram_verdicts
 from corpuskit.clean.paragraphs import Lexicon, join_fragments
 from corpuskit.clean.pii import KINDS, PiiFinder, count, redact
+from corpuskit.clean.pii import screen as pii_screen
 from corpuskit.clean.repetition import dedupe_paragraphs, repetition_verdict
 from corpuskit.clean.rules import Rule, load_rules
 from corpuskit.clean.unicode import is_plain, repair_unicode
@@ -104,7 +105,9 @@ class Cleaner:
             tokens = TokenBatch.from_texts(texts)
         return ngram_verdicts(texts, tokens, self._ngram_limits)
 
-    def clean(self, text: str, has_title: bool = False, *, ngrams: bool = True) -> CleanResult:
+    def clean(
+        self, text: str, has_title: bool = False, *, ngrams: bool = True, pii: bool = True
+    ) -> CleanResult:
         """Clean one text.
 
         ``has_title`` says the record already has a title (from its metadata). The headline
@@ -114,14 +117,22 @@ class Cleaner:
 
         ``ngrams=False`` leaves out the word n-gram ratios (``repetitive`` then reflects the
         paragraph ratios only), for a caller that measures them per batch with
-        ``ngram_verdicts``.
+        ``ngram_verdicts``. ``pii=False`` says the caller screened ``text`` with
+        :meth:`pii_screen` and it cannot hold personal data: the ``pii`` step skips it.
         """
-        result = self._clean(text, has_title)
+        result = self._clean(text, has_title, pii)
         if ngrams and result.repetitive is None:
             result.repetitive = self.ngram_verdicts([result.text])[0]
         return result
 
-    def _clean(self, text: str, has_title: bool) -> CleanResult:
+    def pii_screen(self, texts: Sequence[str]) -> list[bool]:
+        """For each raw text, whether the ``pii`` step must look at it once cleaned (all
+        False when the step is off); one batched call (:func:`corpuskit.clean.pii.screen`)."""
+        if self.pii is None:
+            return [False] * len(texts)
+        return pii_screen(texts)
+
+    def _clean(self, text: str, has_title: bool, pii: bool = True) -> CleanResult:
         if not self.config.enabled:
             out = text.strip()
             return CleanResult(out, None, [], max(0, len(text) - len(out)), None)
@@ -202,7 +213,7 @@ class Cleaner:
             current = "\n\n".join(paras)
         out = current.strip()
         found: Counter[str] = Counter()
-        if self.pii is not None:
+        if self.pii is not None and pii:
             out, found = self.scrub(out)
             if title is not None:
                 title, in_title = self.scrub(title)
@@ -228,7 +239,10 @@ class Cleaner:
         Nothing is found when the ``pii`` step is off."""
         if self.pii is None:
             return text, Counter()
-        matches = [f for f in self.pii.find(text) if f.kind in kinds]
+        if kinds == ("secret",):
+            matches = self.pii.secrets(text)
+        else:
+            matches = [f for f in self.pii.find(text) if f.kind in kinds]
         if not matches:
             return text, Counter()
         if redact_it is None:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +80,31 @@ _PHONE_WORD = re.compile(
     r"\b[.:]?\s*(?:\w{1,12}\s*){0,2}?[.:]?\s*\(?$"
 )
 _PHONE_CONTEXT = 40  # characters before a national-format number searched for a phone word
+
+
+#: RE2 syntax (pyarrow's regex engine): what a text must hold for :meth:`PiiFinder.find`
+#: to find anything in it, even after cleaning. Cleaning can decode an entity into "@" or
+#: a digit (``&#64;``), join digits across a removed tag (``<b>``), fold any whitespace
+#: into a space (``\s``) and turn other numerals into digits (NFKC: ``\pN``), so the
+#: screen runs on the raw text and admits all of that.
+#: Five numerals in a stretch: the fewest an IPv4 address that is reported has.
+SCREEN = (
+    r"@|://|::|&(?:#|[A-Za-z]+;)|<[A-Za-z/!]|\pN(?:[\s().\-/]*\pN){4}"
+    r"|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:"
+)
+
+
+def screen(texts: Sequence[str]) -> list[bool]:
+    """For each text, whether it may hold personal data (see ``SCREEN``): one call over
+    the whole batch in pyarrow's compiled regex engine (~3 µs an article here, against
+    ~40 µs for :meth:`PiiFinder.find`); a news article passes about a third of the time."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not texts:
+        return []
+    mask = pc.match_substring_regex(pa.array(texts, pa.large_string()), SCREEN)
+    return [bool(flag) for flag in mask.to_pylist()]
 
 
 def luhn_ok(digits: str) -> bool:
@@ -180,6 +205,13 @@ class PiiFinder:
             if not kept or f.start >= kept[-1].end:
                 kept.append(f)
         return kept
+
+    def secrets(self, url: str) -> list[Found]:
+        """Only the credentials and tokens in ``url`` (what a URL field can leak; a
+        cheaper look than :meth:`find`)."""
+        if "://" in url and ("@" in url or "=" in url):
+            return self._secrets(url)
+        return []
 
     # -- the kinds ------------------------------------------------------------------------
 

@@ -100,27 +100,33 @@ class Clean(Step[list[Cleaned]]):
     timing = "clean"
 
     def compute(self, state: MapState, batch: Batch) -> list[Cleaned]:
-        return [self._one(state, item) for item in batch.items]
+        # Which texts and titles the pii step must look at, screened for the whole batch.
+        texts = state.cleaner.pii_screen([item.raw.text for item in batch.items])
+        titles = state.cleaner.pii_screen([_title(item) or "" for item in batch.items])
+        return [
+            self._one(state, item, text, title)
+            for item, text, title in zip(batch.items, texts, titles, strict=True)
+        ]
 
     @staticmethod
-    def _one(state: MapState, item: Item) -> Cleaned:
+    def _one(state: MapState, item: Item, pii_text: bool = True, pii_title: bool = True) -> Cleaned:
         raw = item.raw
         title = _title(item)
         cleaner = state.cleaner
-        result = cleaner.clean(raw.text, has_title=title is not None, ngrams=False)
+        result = cleaner.clean(raw.text, has_title=title is not None, ngrams=False, pii=pii_text)
         if result.repetitive:
             return None, (Reason.REPETITIVE, result.repetitive), False, ()
         problem = check_clean(result.text, len(raw.text), state.validation)
         if problem is not None:
             return None, problem, False, ()
         found = Counter(result.pii)
-        if title is not None:
+        if title is not None and pii_title:
             title, in_title = cleaner.scrub(title)
-            found += in_title
+            found.update(in_title)
         url = str(raw.meta["url"]) if raw.meta.get("url") else None
         if url is not None:
             url, in_url = cleaner.scrub(url, ("secret",))
-            found += in_url
+            found.update(in_url)
         if found and state.config.clean.pii == "reject":
             # Counted when the reject's text is redacted (mapstage.scrub_rejects).
             kinds = ", ".join(f"{kind} {n}" for kind, n in pii_counts(found))
