@@ -33,7 +33,7 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
     "float32": pa.float32(),
     "int32": pa.int32(),
-    "timestamp[s, tz=UTC]": pa.timestamp("s", tz="UTC"),
+    "timestamp[ms, tz=UTC]": pa.timestamp("ms", tz="UTC"),
     LIST_OF_STRINGS: pa.list_(pa.string()),
 }
 
@@ -109,7 +109,7 @@ RECORD_FIELDS: tuple[Field, ...] = (
     Field("url", _S, True, "URL from the input metadata, when given."),
     Field(
         "published",
-        "timestamp[s, tz=UTC]",
+        "timestamp[ms, tz=UTC]",
         True,
         "Publication time from the input metadata (ISO 8601), in UTC; null when absent "
         "or not understood.",

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import datasets
+import pyarrow.parquet as pq
 import pytest
 
 from corpuskit import schema
@@ -54,3 +56,20 @@ def test_building_does_not_import_datasets() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_parquet_stores_every_column_in_the_type_the_card_declares(
+    name: str, tmp_path: Path
+) -> None:
+    """Readers that ignore the Arrow schema kept in the file's metadata (DuckDB, pandas
+    through other engines, `load_dataset("parquet")` on a plain folder) see the Parquet
+    file's own types: they must be the declared ones (a timestamp[s] column is stored in
+    milliseconds, for instance)."""
+    fields = CONFIGS[name]
+    table = schema.arrow_schema(fields).empty_table()
+    pq.write_table(table, tmp_path / "t.parquet")
+    stored = pq.ParquetFile(tmp_path / "t.parquet").schema.to_arrow_schema()
+    assert [(f.name, stored.field(f.name).type) for f in fields] == [
+        (f.name, f.arrow_type) for f in fields
+    ]
