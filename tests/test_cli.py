@@ -113,6 +113,15 @@ def test_report_json_is_written(small_corpus: Path, tmp_path: Path) -> None:
     assert json.loads(report.read_text())["counts"]["kept"] == 12
 
 
+def test_json_prints_the_report_instead_of_the_summary(small_corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    result = run("build", str(small_corpus), "--out", str(out), "--min-chars", "50", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)  # the whole output is the JSON document
+    assert report["counts"]["kept"] == 12 and report["out"] == str(out)
+    assert "Built" not in result.output
+
+
 def test_the_example_corpus_has_its_documented_outcome(tmp_path: Path) -> None:
     """corpuskit/examples/news/README.md, "Expected outcome", holds for the defaults."""
     out = tmp_path / "example"

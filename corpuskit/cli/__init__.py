@@ -317,6 +317,12 @@ def _csv(value: str | None) -> tuple[str, ...]:
     help="Also write the build report as JSON here.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the build report as JSON on stdout instead of the summary.",
+)
 def build(
     sources: Sequence[Path | str],
     out: Path | str | None,
@@ -356,6 +362,7 @@ def build(
     no_cache: bool,
     report_path: Path | None,
     quiet: bool,
+    as_json: bool,
 ) -> None:
     """Build a dataset artifact from SOURCE folders/files.
 
@@ -431,9 +438,12 @@ def build(
     )
     pipeline.use_system_allocator()  # this process is corpuskit's own
     report = pipeline.build(sources, out, config, force=force, wait=wait)
+    report_json = json.dumps(report.to_json(), indent=2, default=str) + "\n"
     if report_path is not None:
-        report_path.write_text(json.dumps(report.to_json(), indent=2, default=str) + "\n")
-    if not quiet:
+        report_path.write_text(report_json)
+    if as_json:
+        click.echo(report_json, nl=False)
+    elif not quiet:
         click.echo(report.summary())
 
 
