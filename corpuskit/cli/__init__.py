@@ -483,5 +483,8 @@ def verify(path: Path) -> None:
 
 # Command groups in modules of their own, registered here (after main exists).
 from corpuskit.cli.cache import cache, cache_folder  # noqa: E402
+from corpuskit.cli.explore import diff, inspect  # noqa: E402
 
 main.add_command(cache)
+main.add_command(inspect)
+main.add_command(diff)

@@ -17,7 +17,13 @@ def cache_folder() -> Path:
 
 @click.group()
 def cache() -> None:
-    """Look after the map-stage cache (see `corpuskit build --cache`)."""
+    """Look after the map-stage cache (see `corpuskit build --cache`).
+
+    \b
+    Examples:
+      corpuskit cache info
+      corpuskit cache prune --older-than 30
+    """
 
 
 _CACHE_OPTION = click.option(
@@ -31,7 +37,13 @@ _CACHE_OPTION = click.option(
 @cache.command("info")
 @_CACHE_OPTION
 def cache_info(cache_dir: Path | None) -> None:
-    """Where the cache is, how many articles it holds and its size on disk."""
+    """Where the cache is, how many articles it holds and its size on disk.
+
+    \b
+    Examples:
+      corpuskit cache info
+      corpuskit cache info --cache /scratch/corpuskit-cache
+    """
     import sqlite3
 
     from corpuskit.cache import info
