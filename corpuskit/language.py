@@ -196,6 +196,35 @@ SCRIPT_LANGUAGE: dict[str, str] = {
     "Telugu": "te", "Kannada": "kn", "Malayalam": "ml", "Sinhala": "si", "Lao": "lo",
     "Khmer": "km",
 }  # fmt: skip
+#: Every language code a build can tag an article with: langdetect's languages (Chinese as
+#: zh-Hans/zh-Hant), the ones a script alone tells, and ``und``.
+EMITTED_CODES: frozenset[str] = frozenset(
+    {*LANGUAGE_SCRIPTS, *SCRIPT_LANGUAGE.values(), UNDETERMINED}
+)
+
+
+def never_tagged(codes: Sequence[str]) -> list[str]:
+    """For each of ``codes`` (``--languages``) that no article can be tagged with, a
+    sentence saying so, with the nearest codes that can be (``nb`` → ``no``)."""
+    import difflib
+
+    out = []
+    for code in codes:
+        if code in EMITTED_CODES:
+            continue
+        near = difflib.get_close_matches(code, sorted(EMITTED_CODES), n=3, cutoff=0.5)
+        if code.lower().startswith(("nb", "nn")):
+            near = ["no", *near]  # langdetect tags Bokmål and Nynorsk as one "no"
+        hint = (
+            f"; did you mean {' or '.join(repr(n) for n in dict.fromkeys(near))}?" if near else ""
+        )
+        out.append(
+            f"--languages {code!r}: no article is ever tagged {code!r} (langdetect does not "
+            f"know it), so every article would be rejected as language{hint}"
+        )
+    return out
+
+
 # Japanese always writes kana, even in a headline; Korean writes Hangul. A few kana or
 # Hangul among Han characters (a name, a particle) are enough to tell them from Chinese.
 _MIN_KANA_SHARE = 0.02

@@ -11,6 +11,7 @@ check: ``read = kept + duplicates + rejected``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,14 @@ class NothingKept(CorpuskitError):
         )
 
 
+#: Warnings need this many records read, and one reject reason above this share of them.
+WARN_MIN_READ = 10
+WARN_SHARE = 0.5
+#: Lengths of too_short rejects kept for the warning's median.
+WARN_SAMPLE = 10_000
+_DETECTED = re.compile(r"language (\S+)")
+
+
 @dataclass
 class BuildReport:
     """Everything a build counted. ``counts`` is the accounting the tests check."""
@@ -100,6 +109,16 @@ class BuildReport:
     _map_seconds: dict[str, float] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # What the warnings are made of (see warnings()): the first detail of each reject
+    # reason, up to WARN_SAMPLE lengths of too_short rejects, the languages of language
+    # rejects.
+    _reject_example: dict[str, str] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _short_lengths: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
+    _rejected_languages: dict[str, int] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def duplicates(self) -> int:
@@ -131,6 +150,13 @@ class BuildReport:
         for reject in result.rejects:
             reason = str(reject.reason)
             self.rejected[reason] = self.rejected.get(reason, 0) + 1
+            self._reject_example.setdefault(reason, reject.detail)
+            if reject.reason is Reason.TOO_SHORT and len(self._short_lengths) < WARN_SAMPLE:
+                self._short_lengths.append(len(reject.text or ""))
+            elif reject.reason is Reason.LANGUAGE:
+                found = _DETECTED.match(reject.detail)
+                code = found.group(1) if found else "?"
+                self._rejected_languages[code] = self._rejected_languages.get(code, 0) + 1
         _add(self.clean_steps, result.clean_steps)
         self.chars_in += result.chars_in
         self.chars_removed += result.chars_removed
@@ -178,7 +204,48 @@ class BuildReport:
         """Every field, for ``--report`` (``counts`` added; private tallies left out)."""
         data = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
         data["counts"] = self.counts
+        data["warnings"] = self.warnings()
         return data
+
+    def warnings(self) -> list[str]:
+        """What a person should look at before using (or rebuilding) the artifact: most
+        records rejected for one reason, with the option to change; an empty split."""
+        out: list[str] = []
+        if self.read >= WARN_MIN_READ and self.rejected:
+            reason, n = max(self.rejected.items(), key=lambda kv: (kv[1], kv[0]))
+            if n > WARN_SHARE * self.read:
+                share = f"{n:,} of {self.read:,} records ({n / self.read:.0%})"
+                out.append(f"{share} were rejected as {reason}: {self._advice(reason)}")
+        if self.kept:
+            for split in ("train", "eval"):
+                if self.splits.get(split, 0) == 0:
+                    out.append(
+                        f"split {split!r} is empty: too few groups for the eval ratio; add "
+                        "articles, or change --eval-ratio"
+                    )
+        return out
+
+    def _advice(self, reason: str) -> str:
+        example = self._reject_example.get(reason, "")
+        if reason == Reason.TOO_SHORT.value and self._short_lengths:
+            lengths = sorted(self._short_lengths)
+            median = lengths[len(lengths) // 2]
+            return (
+                f"their median length is {median:,} characters; if they are articles, lower "
+                f"--min-chars (e.g. --min-chars {max(1, lengths[len(lengths) // 10]):,})"
+            )
+        if reason == Reason.LANGUAGE.value and self._rejected_languages:
+            top = sorted(self._rejected_languages.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+            shown = ", ".join(f"{k} {v:,}" for k, v in top)
+            return f"their languages: {shown}; add them to --languages, or leave it out"
+        if reason == Reason.TOO_LONG.value:
+            return "raise --max-chars if they are articles"
+        if reason in (Reason.EMPTY_AFTER_CLEAN.value, Reason.REPETITIVE.value):
+            return (
+                "cleaning left too little of them; compare with --no-clean, or leave steps "
+                f"out with --clean-steps (e.g. {example})"
+            )
+        return f"e.g. {example}" if example else "see the rejects config"
 
     def summary(self) -> str:
         """A few lines a person reads after a build (the CLI prints them)."""

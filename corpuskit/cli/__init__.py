@@ -436,6 +436,10 @@ def build(
         ),
         near_dup=replace(NearDupConfig(), enabled=not no_near_dups, threshold=near_threshold),
     )
+    from corpuskit.language import never_tagged
+
+    for warning in never_tagged(config.languages):  # before hours of reading
+        click.echo(f"warning: {warning}", err=True)
     pipeline.use_system_allocator()  # this process is corpuskit's own
     report = pipeline.build(sources, out, config, force=force, wait=wait)
     report_json = json.dumps(report.to_json(), indent=2, default=str) + "\n"
@@ -445,6 +449,9 @@ def build(
         click.echo(report_json, nl=False)
     elif not quiet:
         click.echo(report.summary())
+    if not quiet:
+        for warning in report.warnings():
+            click.echo(f"warning: {warning}", err=True)
 
 
 def _base_name(where: Path | str, resolve: bool = True) -> str:
