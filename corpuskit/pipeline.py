@@ -11,8 +11,10 @@ import contextlib
 import ctypes
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -28,13 +30,13 @@ from corpuskit.output.manifest import read_pins, write_manifest
 from corpuskit.output.spill import Spill, SpillPart, spill_schema, write_part
 from corpuskit.output.staging import staging
 from corpuskit.output.write import reject_row, reject_writer, write_splits
-from corpuskit.plan import Planner
+from corpuskit.plan import Plan, Planner
 from corpuskit.record import KeyBatch, RawRecord, Reject
 from corpuskit.report import BuildReport, NothingKept
 from corpuskit.sources import SourceStats, iter_records
 from corpuskit.storage import is_url
 
-__all__ = ["BuildReport", "NothingKept", "build"]
+__all__ = ["BuildReport", "NothingKept", "Validation", "build", "validate"]
 
 
 def build(
@@ -60,46 +62,15 @@ def build(
         pins = read_pins(config.previous) if config.previous else {}
         work = tmp / WORK_DIR  # the spill and the near-dup signatures; removed at the end
         work.mkdir()
-        planner = Planner(
-            config.near_dup,
-            config.near_dups,
-            config.eval_ratio,
-            config.seed,
-            stratify=config.stratify_language,
-            folder=work,
-        )
-        # read + map: whoever maps a batch spills its kept rows to disk; keys go to the
-        # planner, rejects are written
         stats = SourceStats()
         spill = Spill()
         rejects = reject_writer(tmp, config)
-        # closing(): on an error or interrupt the pool is shut down here, in order, not
-        # whenever the garbage collector finalises the generator (at interpreter exit).
-        with contextlib.closing(_map(sources, config, stats, work)) as results:
-            for result, part in results:
-                if part is not None:
-                    spill.add(part)
-                if result.key_batch is not None:
-                    planner.add_batch(result.key_batch)
-                else:
-                    planner.add(result.keys)
-                for r in result.rejects:
-                    rejects.write(reject_row(r))
-                report.add_batch(result)
-        report.finish_map(stats, time.perf_counter() - t0)
 
-        # plan: duplicates, clusters and the split, from the keys alone
-        t1 = time.perf_counter()
-        plan = planner.decide(pins)
-        planner.close()  # its signature file is in the work folder, removed below
-        report.add_plan(plan)
-        report.timings.update(
-            {
-                "global": time.perf_counter() - t1,
-                "global.near_dup": plan.near_dup_seconds,
-                "global.containment": plan.containment_seconds,
-            }
-        )
+        def write_rejects(batch: Sequence[Reject]) -> None:
+            for r in batch:
+                rejects.write(reject_row(r))
+
+        plan = _read_map_plan(sources, config, work, report, write_rejects, stats, spill, pins, t0)
 
         # write: shards, the card, the manifest
         t2 = time.perf_counter()
@@ -114,6 +85,102 @@ def build(
         write_manifest(tmp, config, report, stats, split_files, plan)
     report.timings["total"] = time.perf_counter() - t0
     return report
+
+
+def _read_map_plan(
+    sources: Sequence[str | os.PathLike[str]],
+    config: BuildConfig,
+    work: Path,
+    report: BuildReport,
+    on_rejects: Callable[[Sequence[Reject]], None],
+    stats: SourceStats,
+    spill: Spill,
+    pins: dict[str, str],
+    t0: float,
+) -> Plan:
+    """Read and map every record, then decide duplicates, clusters and the split.
+
+    Whoever maps a batch spills its kept rows into ``work`` (added to ``spill``); keys go
+    to the planner, rejects to ``on_rejects``; ``report`` counts it all.
+    """
+    planner = Planner(
+        config.near_dup,
+        config.near_dups,
+        config.eval_ratio,
+        config.seed,
+        stratify=config.stratify_language,
+        folder=work,
+    )
+    # closing(): on an error or interrupt the pool is shut down here, in order, not
+    # whenever the garbage collector finalises the generator (at interpreter exit).
+    with contextlib.closing(_map(sources, config, stats, work)) as results:
+        for result, part in results:
+            if part is not None:
+                spill.add(part)
+            if result.key_batch is not None:
+                planner.add_batch(result.key_batch)
+            else:
+                planner.add(result.keys)
+            on_rejects(result.rejects)
+            report.add_batch(result)
+    report.finish_map(stats, time.perf_counter() - t0)
+
+    # plan: duplicates, clusters and the split, from the keys alone
+    t1 = time.perf_counter()
+    plan = planner.decide(pins)
+    planner.close()  # its signature file is in the work folder, removed by the caller
+    report.add_plan(plan)
+    report.timings.update(
+        {
+            "global": time.perf_counter() - t1,
+            "global.near_dup": plan.near_dup_seconds,
+            "global.containment": plan.containment_seconds,
+        }
+    )
+    return plan
+
+
+@dataclass
+class Validation:
+    """What a build would do: ``report`` (read, rejected by reason, duplicates; ``kept``
+    is what would be kept) and up to ``examples`` rejects of each reason as
+    ``(file:line, detail)``."""
+
+    report: BuildReport
+    examples: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    @property
+    def kept(self) -> int:
+        return self.report.kept
+
+
+def validate(
+    sources: Sequence[str | os.PathLike[str]],
+    config: BuildConfig | None = None,
+    examples: int = 3,
+) -> Validation:
+    """A dry run of :func:`build`: reads, maps and plans exactly as a build would, and
+    writes nothing but temporary files (under ``TMPDIR``, removed at the end). Raises what
+    ``build`` raises, except ``OutputError`` and ``NothingKept``."""
+    config = config or BuildConfig()
+    report = BuildReport(name=config.name, out="")
+    found: dict[str, list[tuple[str, str]]] = {}
+
+    def collect(batch: Sequence[Reject]) -> None:
+        for r in batch:
+            shown = found.setdefault(str(r.reason), [])
+            if len(shown) < examples:
+                shown.append((str(r.provenance), r.detail))
+
+    t0 = time.perf_counter()
+    pins = read_pins(config.previous) if config.previous else {}
+    with tempfile.TemporaryDirectory(prefix="corpuskit-validate-") as scratch:
+        _read_map_plan(
+            sources, config, Path(scratch), report, collect, SourceStats(), Spill(), pins, t0
+        )
+    report.kept = report.read - report.duplicates - sum(report.rejected.values())
+    report.timings["total"] = time.perf_counter() - t0
+    return Validation(report, dict(sorted(found.items())))
 
 
 def _map(

@@ -216,7 +216,7 @@ class BuildReport:
             if n > WARN_SHARE * self.read:
                 share = f"{n:,} of {self.read:,} records ({n / self.read:.0%})"
                 out.append(f"{share} were rejected as {reason}: {self._advice(reason)}")
-        if self.kept:
+        if self.kept and self.splits:  # a dry run (validate) has no splits
             for split in ("train", "eval"):
                 if self.splits.get(split, 0) == 0:
                     out.append(

@@ -369,8 +369,6 @@ def build(
     SOURCE may be a folder (searched recursively for .txt, .jsonl[.gz], .csv,
     .parquet; other files are skipped and counted) or a single file.
     """
-    from dataclasses import replace
-
     # A second of imports (datasets, pyarrow, ...): Ctrl-C there is delivered once they
     # are done. A KeyboardInterrupt raised inside the code that `dataclass` or
     # `namedtuple` exec()s leaves CPython flagged to kill itself with SIGINT at exit, so
@@ -378,19 +376,8 @@ def build(
     with interrupts.deferred():
         from corpuskit import pipeline
 
-    if example:
-        sources = (*sources, Path(EXAMPLE_CORPUS))
-        if source_id == "stem":
-            source_id = "parent"
-    if not sources:
-        raise click.UsageError("give at least one SOURCE (a folder or file), or --example")
-    if name is None:
-        name = (
-            _base_name(out, resolve=False)
-            if out is not None
-            else ("example-news" if example else _base_name(sources[0]).split(".")[0])
-        )
-    out = out or Path("dist") / name
+    sources, config = _config_from(dict(locals()))
+    out = out or Path("dist") / config.name
     if (
         report_path is not None
         and isinstance(out, Path)
@@ -400,42 +387,6 @@ def build(
             f"--report {report_path} is inside --out {out}: a file added to the artifact "
             "makes it fail `corpuskit verify`; write the report elsewhere"
         )
-    steps = _csv(clean_steps) or CLEAN_STEPS
-    config = BuildConfig(
-        name=name,
-        eval_ratio=eval_ratio,
-        seed=seed,
-        min_chars=min_chars,
-        max_chars=max_chars,
-        languages=parse_languages(languages),
-        language_threshold=language_threshold,
-        source_id=source_id,
-        near_dups=near_dups,
-        group_by=group_by,
-        stratify_language=stratify == "language",
-        license=license_,
-        jobs=jobs if jobs > 0 else (os.cpu_count() or 1),
-        executor=executor,
-        batch_size=batch_size,
-        cache=None if no_cache else str(cache_dir or cache_folder()),
-        previous=str(previous) if previous else None,
-        source=SourceConfig(
-            text_field=text_field,
-            title_field=title_field or None,
-            url_field=url_field or None,
-            published_field=published_field or None,
-            source_field=source_field or None,
-            on_bad_file=on_bad_file,
-        ),
-        clean=CleanConfig(
-            enabled=not no_clean,
-            steps=tuple(steps),
-            boilerplate_rules=tuple(str(p) for p in boilerplate_rules),
-            pii=pii,
-            pii_allow=(*default(CleanConfig, "pii_allow"), *_csv(pii_allow)),
-        ),
-        near_dup=replace(NearDupConfig(), enabled=not no_near_dups, threshold=near_threshold),
-    )
     from corpuskit.language import never_tagged
 
     for warning in never_tagged(config.languages):  # before hours of reading
@@ -454,12 +405,142 @@ def build(
             click.echo(f"warning: {warning}", err=True)
 
 
+def _config_from(o: dict[str, Any]) -> tuple[tuple[Path | str, ...], BuildConfig]:
+    """The sources and the BuildConfig that the build options in ``o`` (a command's
+    parameters by name) ask for; options a command does not have take their defaults."""
+    from dataclasses import replace
+
+    sources: tuple[Path | str, ...] = tuple(o["sources"])
+    source_id: str = o.get("source_id", default(BuildConfig, "source_id"))
+    if o.get("example"):
+        sources = (*sources, Path(EXAMPLE_CORPUS))
+        if source_id == "stem":
+            source_id = "parent"
+    if not sources:
+        raise click.UsageError("give at least one SOURCE (a folder or file), or --example")
+    out, name = o.get("out"), o.get("name")
+    if name is None:
+        name = (
+            _base_name(out, resolve=False)
+            if out is not None
+            else ("example-news" if o.get("example") else _base_name(sources[0]).split(".")[0])
+        )
+    jobs = o["jobs"]
+    config = BuildConfig(
+        name=name,
+        eval_ratio=o["eval_ratio"],
+        seed=o["seed"],
+        min_chars=o["min_chars"],
+        max_chars=o["max_chars"],
+        languages=parse_languages(o["languages"]),
+        language_threshold=o["language_threshold"],
+        source_id=source_id,
+        near_dups=o["near_dups"],
+        group_by=o["group_by"],
+        stratify_language=o["stratify"] == "language",
+        license=o.get("license_", default(BuildConfig, "license")),
+        jobs=jobs if jobs > 0 else (os.cpu_count() or 1),
+        executor=o["executor"],
+        batch_size=o["batch_size"],
+        cache=None if o["no_cache"] else str(o["cache_dir"] or cache_folder()),
+        previous=str(o["previous"]) if o.get("previous") else None,
+        source=SourceConfig(
+            text_field=o["text_field"],
+            title_field=o["title_field"] or None,
+            url_field=o["url_field"] or None,
+            published_field=o["published_field"] or None,
+            source_field=o["source_field"] or None,
+            on_bad_file=o["on_bad_file"],
+        ),
+        clean=CleanConfig(
+            enabled=not o["no_clean"],
+            steps=tuple(_csv(o["clean_steps"]) or CLEAN_STEPS),
+            boilerplate_rules=tuple(str(p) for p in o["boilerplate_rules"]),
+            pii=o["pii"],
+            pii_allow=(*default(CleanConfig, "pii_allow"), *_csv(o["pii_allow"])),
+        ),
+        near_dup=replace(
+            NearDupConfig(), enabled=not o["no_near_dups"], threshold=o["near_threshold"]
+        ),
+    )
+    return sources, config
+
+
 def _base_name(where: Path | str, resolve: bool = True) -> str:
     """The last component of a URL (``s3://b/news/`` → ``news``) or of a path (with
     symbolic links and ``..`` followed when ``resolve``)."""
     if isinstance(where, str):
         return posixpath.basename(where.rstrip("/").split("://", 1)[-1])
     return where.resolve().name if resolve else where.name
+
+
+def _validate(strict: bool, examples: int, as_json: bool, **options: Any) -> None:
+    with interrupts.deferred():  # see build
+        from corpuskit import pipeline
+    from corpuskit.language import never_tagged
+
+    sources, config = _config_from(options)
+    for warning in never_tagged(config.languages):
+        click.echo(f"warning: {warning}", err=True)
+    pipeline.use_system_allocator()
+    got = pipeline.validate(sources, config, examples=examples)
+    report = got.report
+    if as_json:
+        data = {
+            "counts": report.counts,
+            "examples": {
+                reason: [{"where": where, "detail": detail} for where, detail in shown]
+                for reason, shown in got.examples.items()
+            },
+            "warnings": report.warnings(),
+        }
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        rejected = sum(report.rejected.values())
+        click.echo(
+            f"Would keep {report.kept:,} of {report.read:,} records; duplicates "
+            f"{report.duplicates:,} (exact {report.exact_duplicates:,}, near "
+            f"{report.near_duplicates:,}); rejected {rejected:,}"
+        )
+        if report.rejected:
+            click.echo("  rejected: " + report.rejects_by_count())
+        for reason, shown in got.examples.items():
+            for where, detail in shown:
+                click.echo("  " + _one_line(f"{reason}: {where}: {detail}")[:300])
+        click.echo("Nothing was written.")
+    for warning in report.warnings():
+        click.echo(f"warning: {warning}", err=True)
+    if strict and report.rejected:
+        sys.exit(1)
+
+
+#: Build options that only say where and how the artifact is written.
+_WRITE_ONLY = {"out", "name", "force", "wait", "report_path", "quiet", "as_json", "license_"}
+
+validate = click.Command(
+    "validate",
+    callback=_validate,
+    params=[
+        *(p for p in build.params if p.name not in _WRITE_ONLY),
+        click.Option(["--strict"], is_flag=True, help="Exit 1 if any record would be rejected."),
+        click.Option(
+            ["--examples"], default=3, show_default=True, help="Rejects shown per reason."
+        ),
+        click.Option(["--json", "as_json"], is_flag=True, help="Print JSON instead of text."),
+    ],
+    help="""A dry run of `build`: what would be kept and rejected, by reason, with examples.
+
+    Takes build's options; reads, cleans, tags and de-duplicates exactly as a build would,
+    and writes nothing (temporary files only). With --strict, exits 1 if any record would
+    be rejected.
+
+    \b
+    Examples:
+      corpuskit validate articles/ --min-chars 300
+      corpuskit validate feed.jsonl --text-field body --strict
+    """,
+)
+main.add_command(validate)
 
 
 @main.command()
