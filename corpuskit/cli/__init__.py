@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import click
 
 from corpuskit import EXAMPLE_CORPUS, __version__, interrupts
+from corpuskit.cli.settings import config_option
 from corpuskit.config import (
     CLEAN_STEPS,
     EXECUTORS,
@@ -131,6 +132,7 @@ def _csv(value: str | None) -> tuple[str, ...]:
 
 @main.command(epilog=EPILOG_BUILD)
 @click.argument("sources", nargs=-1, type=Location(exists=True))
+@config_option
 @click.option(
     "--out",
     "-o",
@@ -572,7 +574,9 @@ def verify(path: Path) -> None:
 # Command groups in modules of their own, registered here (after main exists).
 from corpuskit.cli.cache import cache, cache_folder  # noqa: E402
 from corpuskit.cli.explore import diff, inspect  # noqa: E402
+from corpuskit.cli.settings import init  # noqa: E402
 
 main.add_command(cache)
 main.add_command(inspect)
+main.add_command(init)
 main.add_command(diff)
