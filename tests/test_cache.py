@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from corpuskit import BuildConfig, build
-from corpuskit.cache import DB_NAME, MapCache, info, prune
+from corpuskit.cache import DB_NAME, MapCache, _digest, info, prune
 from corpuskit.cli import main
 from corpuskit.config import CleanConfig, NearDupConfig
 from corpuskit.mapstage.cached import decode
@@ -152,6 +152,33 @@ def test_prune_by_size_removes_the_least_recently_used_first(tmp_path: Path) -> 
 def test_a_stored_value_that_would_build_an_object_is_never_read_back() -> None:
     assert decode(pickle.dumps(("k", os.system, (), None))) is None
     assert decode(b"not a pickle") is None
+
+
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        ("k", {}, (1, 2), None),  # a row without its fields
+        ("r", "no_such_reason", "detail", None, None, None),
+        ("r", "too_short", 3, None, None, None),  # a detail that is not text
+        ("k", {}, ("a", "zz", 1, "en", None, None, 0, b""), None),
+        ("r", "too_short", "d", None, None, (True,)),  # a tally of the wrong shape
+    ],
+)
+def test_a_value_of_the_wrong_shape_is_a_miss_not_an_error(outcome: tuple[object, ...]) -> None:
+    assert decode(pickle.dumps(outcome)) is None
+
+
+def test_a_value_someone_else_wrote_under_a_real_key_is_recomputed(
+    tmp_path: Path, corpus: Path
+) -> None:
+    config = replace(CONFIG, cache=str(tmp_path / "cache"))
+    build([corpus], tmp_path / "warm", config)
+    with sqlite3.connect(tmp_path / "cache" / DB_NAME) as db:
+        bad = pickle.dumps(("r", "no_such_reason", "x", None, None, None))
+        db.execute("UPDATE entries SET value = ?, digest = ?", (bad, _digest(bad)))
+    report = build([corpus], tmp_path / "again", config)
+    assert report.from_cache == 0
+    assert files_of(tmp_path / "again") == cold([corpus], tmp_path / "cold", CONFIG)
 
 
 # -- builds ----------------------------------------------------------------------------------

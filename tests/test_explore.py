@@ -47,6 +47,11 @@ def test_inspect_counts_splits_languages_and_sources(v1: Path) -> None:
     assert got["bytes"]["total"] > got["bytes"]["data"] > 0
 
 
+def test_inspect_shows_as_many_samples_as_asked_shared_by_the_splits(v1: Path) -> None:
+    samples = inspect_artifact(v1, samples=3)["samples"]
+    assert [s["split"] for s in samples] == ["train", "train", "eval"]
+
+
 def test_inspect_shows_sample_rows_cut_short(v1: Path) -> None:
     samples = inspect_artifact(v1, samples=2)["samples"]
     assert [s["split"] for s in samples] == ["train", "eval"]

@@ -4,6 +4,7 @@ shared storage (s3://, gs://, hf://), with no cloud account."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -379,3 +380,29 @@ def test_a_previous_url_without_an_artifact_is_refused(articles: Path, mem: str)
         CorpuskitError, match=r"--previous memory://.*/v1: not a corpuskit artifact"
     ):
         build([articles], f"{mem}/out", replace(CONFIG, previous=f"{mem}/v1"))
+
+
+def test_an_out_url_with_pattern_characters_is_refused_before_any_work(
+    articles: Path, mem: str
+) -> None:
+    with pytest.raises(OutputError, match=r"a URL with '\[', '\]', '\*' or '\?' cannot"):
+        build([articles], f"{mem}/news[1]", CONFIG)
+    assert not _fs().exists(_path(mem))
+
+
+def test_a_second_build_in_the_same_process_does_not_take_over_a_live_lock(mem: str) -> None:
+    target = locate(f"{mem}/news", "--out")
+    assert isinstance(target, Remote)
+    with remote.hold(target, wait=False):
+        with pytest.raises(OutputLocked, match=f"pid {os.getpid()} on"), remote.hold(target, False):
+            pass
+        assert _fs().exists(f"{_path(mem)}/news/{LOCK_NAME}")  # still the first one's
+
+
+def test_a_lock_that_cannot_be_read_counts_as_held_and_is_left_alone(
+    articles: Path, mem: str
+) -> None:
+    _fs().pipe_file(f"{_path(mem)}/news/{LOCK_NAME}", b"{torn")
+    with pytest.raises(OutputLocked, match="pid \\? on an unknown host"):
+        build([articles], f"{mem}/news", CONFIG)
+    assert _fs().cat_file(f"{_path(mem)}/news/{LOCK_NAME}") == b"{torn"

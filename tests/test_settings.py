@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from corpuskit.cli import build, main
-from corpuskit.cli.settings import setting_key
+from corpuskit.cli.settings import PER_RUN, setting_key
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,7 +34,7 @@ def test_init_writes_every_build_option_commented_out(here: Path) -> None:
     assert result.exit_code == 0, result.output
     text = (here / "corpuskit.toml").read_text()
     assert tomllib.loads(text) == {}  # everything commented out: the defaults stand
-    keys = [k for p in build.params if (k := setting_key(p))]
+    keys = [k for p in build.params if (k := setting_key(p)) and k not in PER_RUN]
     for key in keys:
         assert f"\n# {key} = " in text, key
     values = [line[2:] for line in text.splitlines() if re.match(r"# [a-z_]+ = ", line)]
@@ -76,7 +76,7 @@ def test_config_names_another_file(here: Path) -> None:
 
 
 def test_validate_reads_the_same_file_and_ignores_output_settings(here: Path) -> None:
-    (here / "corpuskit.toml").write_text('min_chars = 10\nout = "dist/x"\nforce = true\n')
+    (here / "corpuskit.toml").write_text('min_chars = 10\nout = "dist/x"\nlicense = "mit"\n')
     result = CliRunner().invoke(main, ["validate", "--example", "--no-cache"])
     assert result.exit_code == 0, result.output
     assert "rejected 3" in result.output  # too_short is gone with min_chars = 10
@@ -104,3 +104,18 @@ def test_a_value_of_the_wrong_type_is_refused_as_a_flag_would_be(here: Path) -> 
     result = CliRunner().invoke(main, ["build", "--example", "--out", "o"])
     assert result.exit_code == 2
     assert "'many' is not a valid integer" in result.output
+
+
+def test_a_list_is_given_to_a_comma_separated_option(here: Path) -> None:
+    (here / "corpuskit.toml").write_text('languages = ["en", "uk"]\n')
+    result = CliRunner().invoke(main, ["build", "--example", "--out", "o", "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert _manifest_config(here / "o")["languages"] == ["en", "uk"]
+
+
+@pytest.mark.parametrize("key", sorted(PER_RUN))
+def test_a_flag_for_one_run_cannot_be_a_setting(here: Path, key: str) -> None:
+    (here / "corpuskit.toml").write_text(f"{key} = true\n")
+    result = CliRunner().invoke(main, ["build", "--example", "--out", "o"])
+    assert result.exit_code == 2
+    assert f"{key!r} cannot be a setting: it is for one run" in result.output

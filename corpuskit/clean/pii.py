@@ -31,8 +31,10 @@ written to dodge scrapers (``name at domain dot com``).
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -84,12 +86,13 @@ _PHONE_CONTEXT = 40  # characters before a national-format number searched for a
 
 #: RE2 syntax (pyarrow's regex engine): what a text must hold for :meth:`PiiFinder.find`
 #: to find anything in it, even after cleaning. Cleaning can decode an entity into "@" or
-#: a digit (``&#64;``), join digits across a removed tag (``<b>``), fold any whitespace
-#: into a space (``\s``) and turn other numerals into digits (NFKC: ``\pN``), so the
-#: screen runs on the raw text and admits all of that.
+#: a digit (``&#64;``), join digits across a removed tag (``<b>``), fold any space
+#: (NBSP, U+202F, ...) into " ", delete invisible characters (soft hyphens, zero-width
+#: spaces), turn dashes into "-" and other numerals into digits (NFKC: ``\pN``). So five
+#: numerals count as a stretch whatever is between them, as long as it holds no letter.
 #: Five numerals in a stretch: the fewest an IPv4 address that is reported has.
 SCREEN = (
-    r"@|://|::|&(?:#|[A-Za-z]+;)|<[A-Za-z/!]|\pN(?:[\s().\-/]*\pN){4}"
+    r"@|://|::|&(?:#|[A-Za-z]+;)|<[A-Za-z/!]|\pN(?:[^\pL\pN]*\pN){4}"
     r"|[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:"
 )
 
@@ -314,12 +317,21 @@ def _ipv6_windows(text: str) -> Iterator[tuple[int, int]]:
             yield start, end
 
 
+#: Above this many markers in a text, _around scans it whole.
+_MANY_MARKERS = 16
+
+
 def _around(
     text: str, marker: str, before: int, after: int, pattern: re.Pattern[str]
 ) -> Iterator[re.Match[str]]:
     """``pattern``'s matches in windows of ``text`` around each ``marker`` (``before`` and
     ``after`` characters of it), each match once: a scan of a few hundred characters per
     "@" instead of the whole text."""
+    if text.count(marker) > _MANY_MARKERS:
+        # Windows would overlap and be scanned again and again (a page of "x://x://…"):
+        # one scan of the whole text instead.
+        yield from pattern.finditer(text)
+        return
     searched_to = 0
     at = text.find(marker)
     while at >= 0:
@@ -362,6 +374,27 @@ def _valid_phone(candidate: str, regions: tuple[str | None, ...]) -> tuple[int, 
         if phonenumbers.is_valid_number(number):
             return start, len(candidate)
     return None
+
+
+def decoded(text: str) -> str:
+    """``text`` as cleaning would present it to the finder: entities decoded, NFKC (other
+    numerals and compatibility characters), invisible characters dropped, every space
+    character a plain space. For texts that are not cleaned (rejects)."""
+    if "&" in text:
+        text = html.unescape(text)
+    text = unicodedata.normalize("NFKC", text)
+    return _INVISIBLE.sub("", _SPACES.sub(" ", text))
+
+
+_SPACES = re.compile(r"[^\S\n]")
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060-\u2064\ufeff]")
+
+
+def cut_last_word(text: str) -> str:
+    """``text`` without its last word: a text cut to a length may end in half an address
+    or number, which no pattern recognises."""
+    at = max(text.rfind(" "), text.rfind("\n"))
+    return text[:at] if at > 0 else ""
 
 
 def redact(text: str, found: list[Found], placeholder: str) -> str:

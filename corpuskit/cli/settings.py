@@ -26,6 +26,9 @@ else:  # pragma: no cover - Python 3.10
 
 #: The file `build` reads from the current folder when no --config is given.
 SETTINGS_FILE = "corpuskit.toml"
+#: Flags for one run only: a file may not set them (the command line has no flag to turn
+#: them off again, and a stored `force = true` would replace every artifact silently).
+PER_RUN = frozenset({"force", "wait", "example", "quiet", "json"})
 
 
 def setting_key(param: click.Parameter) -> str | None:
@@ -56,11 +59,19 @@ def load_settings(path: Path, known: list[click.Parameter]) -> dict[str, Any]:
             f"{path}: unknown setting {unknown[0]!r}; the settings are the build options' "
             f"names: {', '.join(sorted(by_key))}"
         )
+    once = sorted(set(data) & PER_RUN)
+    if once:
+        raise click.BadParameter(
+            f"{path}: {once[0]!r} cannot be a setting: it is for one run, and a flag on the "
+            "command line could not turn it off again; pass it as a flag"
+        )
     out = {}
     for key, value in data.items():
         param = by_key[key]
         assert param.name is not None
-        out[param.name] = list(value) if param.multiple and isinstance(value, list) else value
+        if isinstance(value, list) and not param.multiple:
+            value = ",".join(str(v) for v in value)  # languages = ["en", "fr"] → "en,fr"
+        out[param.name] = value
     return out
 
 
@@ -116,7 +127,7 @@ def template(command: click.Command) -> str:
     ]
     for param in command.params:
         key = setting_key(param)
-        if key is None:
+        if key is None or key in PER_RUN:
             continue
         assert isinstance(param, click.Option)
         if param.help:

@@ -66,7 +66,10 @@ def process_batch(state: MapState, batch: Sequence[tuple[int, RawRecord | Reject
         return result
     t0 = time.perf_counter()
     corrupt = cache.corrupt
-    lookup = CachedResults(cache, state.settings, batch)
+    near = state.config.near_dup
+    lookup = CachedResults(
+        cache, state.settings, batch, near.num_perm * 4 if near.enabled else None
+    )
     todo = [(seq, record) for seq, record in batch if seq not in lookup.hits]
     t1 = time.perf_counter()
     fresh, work = _process(state, todo)

@@ -48,6 +48,9 @@ SHAPING = (
     "wordfreq",
     "zhon",
     "regex",
+    "phonenumbers",
+    "phonenumberslite",
+    "pyarrow",
 )
 
 #: Settings that only the global or the write stage reads: changing them reuses every
@@ -199,18 +202,99 @@ class _PlainUnpickler(pickle.Unpickler):
         return found
 
 
-def decode(value: bytes) -> Outcome | None:
-    """The outcome stored in ``value``, or None when it cannot be read back as one."""
+def decode(value: bytes, signature_bytes: int | None = None) -> Outcome | None:
+    """The outcome stored in ``value``, or None when it cannot be read back as one: not a
+    pickle of plain data, or not of the shape and types a map-stage outcome has (a value
+    someone else wrote into a shared cache folder must be a miss, never an error).
+    ``signature_bytes``: the MinHash signature length the settings give (None: any)."""
     try:
         outcome = _PlainUnpickler(io.BytesIO(value)).load()
+        return outcome if _well_formed(outcome, signature_bytes) else None
     except Exception:  # any malformed value is a miss, never an error
         return None
+
+
+_ROW_TYPES: dict[str, tuple[type, ...]] = {
+    "id": (str,), "text": (str,), "title": (str, type(None)), "language": (str,),
+    "language_score": (float,), "source_id": (str,), "url": (str, type(None)),
+    "published": (datetime, type(None)), "num_chars": (int,), "num_words": (int,),
+    "content_hash": (str,), "dup_cluster": (str,), "clean_flags": (list,),
+    "chars_removed": (int,),
+}  # fmt: skip
+_REASONS = frozenset(r.value for r in Reason)
+_HEX = frozenset("0123456789abcdef")
+
+
+def _well_formed(outcome: Any, signature_bytes: int | None) -> bool:
     if not isinstance(outcome, tuple) or len(outcome) != _OUTCOME_LENGTH.get(outcome[:1], -1):
-        return None
-    tally = outcome[-1]
-    if tally is not None and not (isinstance(tally, tuple) and len(tally) == len(_TALLY_FIELDS)):
-        return None
-    return outcome
+        return False
+    if not _tally_ok(outcome[-1]):
+        return False
+    if outcome[0] == "r":
+        _, reason, detail, text, source_id, _tally_value = outcome
+        return (
+            reason in _REASONS
+            and isinstance(detail, str)
+            and isinstance(text, (str, type(None)))
+            and isinstance(source_id, (str, type(None)))
+        )
+    _, row, fields, _tally_value = outcome
+    if not isinstance(row, dict) or set(row) != set(_ROW_TYPES):
+        return False
+    if not all(isinstance(row[k], t) for k, t in _ROW_TYPES.items()):
+        return False
+    if not all(isinstance(flag, str) for flag in row["clean_flags"]):
+        return False
+    if not isinstance(fields, tuple) or len(fields) != 8:
+        return False
+    rid, chash, num_chars, lang, group, signature, shingles, paragraphs = fields
+    return (
+        isinstance(rid, str)
+        and isinstance(chash, str)
+        and len(chash) == 32
+        and set(chash) <= _HEX
+        and isinstance(num_chars, int)
+        and isinstance(lang, str)
+        and isinstance(group, (str, type(None)))
+        and (
+            signature is None
+            or (
+                isinstance(signature, bytes)
+                and (signature_bytes is None or len(signature) == signature_bytes)
+            )
+        )
+        and isinstance(shingles, int)
+        and isinstance(paragraphs, bytes)
+    )
+
+
+def _tally_ok(value: Any) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, tuple) or len(value) != len(_TALLY_FIELDS):
+        return False
+    miss, published, cleaned, correction, pii = value
+    return (
+        isinstance(miss, bool)
+        and isinstance(published, bool)
+        and (
+            cleaned is None
+            or (
+                isinstance(cleaned, tuple)
+                and len(cleaned) == 3
+                and isinstance(cleaned[0], tuple)
+                and all(isinstance(f, str) for f in cleaned[0])
+                and isinstance(cleaned[1], int)
+                and isinstance(cleaned[2], int)
+            )
+        )
+        and isinstance(correction, (str, type(None)))
+        and isinstance(pii, tuple)
+        and all(
+            isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], int)
+            for p in pii
+        )
+    )
 
 
 #: The length of a stored outcome of each kind (anything else is not read back).
@@ -224,7 +308,13 @@ class CachedResults:
     """A batch's lookups: the outcomes found, by sequence number, and the key of every
     record that can be cached."""
 
-    def __init__(self, cache: MapCache, settings: bytes, batch: Sequence[tuple[int, Any]]):
+    def __init__(
+        self,
+        cache: MapCache,
+        settings: bytes,
+        batch: Sequence[tuple[int, Any]],
+        signature_bytes: int | None = None,
+    ):
         self.keys: dict[int, bytes] = {
             seq: record_key(settings, record)
             for seq, record in batch
@@ -234,7 +324,7 @@ class CachedResults:
         self.hits: dict[int, Outcome] = {}
         for seq, key in self.keys.items():
             value = found.get(key)
-            outcome = decode(value) if value is not None else None
+            outcome = decode(value, signature_bytes) if value is not None else None
             if outcome is not None:
                 self.hits[seq] = outcome
 

@@ -24,10 +24,10 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from corpuskit import dedup, ids, language
-from corpuskit.clean.pii import KINDS
+from corpuskit.clean.pii import KINDS, cut_last_word, decoded
 from corpuskit.dedup.containment import PARAGRAPH_MIN_TOKENS
 from corpuskit.mapstage.base import Batch, BatchResult, Item, Step, Tally
-from corpuskit.record import Document, Keys, Reason
+from corpuskit.record import MAX_REJECT_TEXT, Document, Keys, Reason
 from corpuskit.tokens import TokenBatch
 from corpuskit.validate import check_clean, check_raw
 
@@ -168,17 +168,35 @@ def pii_counts(found: Counter[str]) -> tuple[tuple[str, int], ...]:
 
 def scrub_rejects(state: MapState, batch: Batch) -> None:
     """Personal data in the rejects' texts (the rejects config is published too): redacted
-    with ``--pii redact`` or ``reject``, and counted for a record not counted yet."""
+    with ``--pii redact`` or ``reject``, and counted for a record not counted yet.
+
+    A reject holds raw text, where personal data may hide behind an entity (``&#64;``) or
+    odd spaces that cleaning would have turned into a finding: when the decoded form
+    (:func:`corpuskit.clean.pii.decoded`) holds more, that form is published, redacted.
+    A text cut at ``MAX_REJECT_TEXT`` loses its last word, which may be half an address.
+    """
     cleaner = state.cleaner
     if cleaner.pii is None:
         return
+    redacts = cleaner.redacts
     for seq, reject in batch.rejects:
         if not reject.text:
             continue
-        text, found = cleaner.scrub(reject.text, redact_it=cleaner.redacts)
+        text = reject.text
+        if redacts and len(text) >= MAX_REJECT_TEXT:
+            text = cut_last_word(text)
+        text, found = cleaner.scrub(text, redact_it=redacts)
+        plain = decoded(text)
+        if plain != text:
+            plain, more = cleaner.scrub(plain, redact_it=redacts)
+            if more:
+                found.update(more)
+                if redacts:
+                    text = plain
+        if redacts:
+            reject.text = text
         if not found:
             continue
-        reject.text = text
         tally = batch.tallies.get(seq)
         if tally is None:
             tally = batch.tallies[seq] = Tally()

@@ -80,12 +80,13 @@ def inspect_artifact(path: str | os.PathLike[str], samples: int = 3) -> dict[str
             sources.update(batch.column(1).to_pylist())
             splits[split] += batch.num_rows
     shown: list[dict[str, Any]] = []
-    per_split = max(1, samples // max(1, len(splits)))
     first_shards = {split: file for split, file in reversed(shards)}  # each split's first
-    for split in splits:
-        if samples <= 0:
-            break
-        rows = pq.read_table(first_shards[split], columns=_SAMPLE_COLUMNS).slice(0, per_split)
+    for i, split in enumerate(splits):
+        # ``samples`` rows in all, shared as evenly as the splits allow, the first ones first
+        share = samples // len(splits) + (1 if i < samples % len(splits) else 0)
+        if share <= 0:
+            continue
+        rows = pq.read_table(first_shards[split], columns=_SAMPLE_COLUMNS).slice(0, share)
         for row in rows.to_pylist():
             text = row["text"]
             row["text"] = text if len(text) <= SAMPLE_CHARS else text[:SAMPLE_CHARS] + "…"

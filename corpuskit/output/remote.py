@@ -4,13 +4,16 @@ The build runs in a local temporary folder (under ``TMPDIR``), as every build do
 the end the finished artifact is published to the URL. Object stores have no rename and
 no file locks, so the guarantees of :mod:`corpuskit.output.staging` are kept this way:
 
-1. **One build at a time**: a lock object ``URL/.corpuskit-lock`` is created with an
-   exclusive create (``mode="xb"``; S3, GCS and local filesystems support it through
-   fsspec, and where a filesystem does not, a create-then-read-back check), holding the
-   holder's host, pid, start time and a random token. A second build fails naming the
-   holder, or waits (``wait``). A lock whose holder is a dead process on this host is
-   taken over; one from another host stays until its build ends or a person deletes it
-   (the message says which object): no clock decides that a build elsewhere is dead.
+1. **One build at a time**: a lock object ``URL/.corpuskit-lock`` holds its holder's host,
+   pid, start time and a random token. It is created exclusively (``mode="xb"``) where
+   the filesystem honours that; fsspec lets a filesystem accept "xb" and overwrite
+   anyway, so the object is also looked for first and read back after (two builds that
+   start within the same moment on such a filesystem can both pass that check). A
+   second build fails naming the holder, or waits (``wait``). A lock whose holder is a
+   dead process on this host is taken over; one from another host, or one that cannot be
+   read, stays until its build ends or a person deletes it (the message says which
+   object): no clock decides that a build elsewhere is dead. URLs with pattern
+   characters (``[``, ``*``, ``?``) are refused: fsspec's move and remove expand them.
 2. **Nothing corpuskit did not make is deleted**: the same rule as for a local folder
    (missing, empty, or an artifact whose manifest lists every file in it, with ``force``).
 3. **A crash never leaves a half-published artifact for good**: the files are first
@@ -47,6 +50,8 @@ from corpuskit.storage import Remote, error_text, locate
 
 #: Seconds between two looks at a lock held by another build (``wait``).
 POLL_SECONDS = 1.0
+#: Tokens of the locks this process's builds hold now.
+_HELD: set[str] = set()
 
 
 @contextlib.contextmanager
@@ -59,6 +64,12 @@ def staging(
     build holds it (unless ``wait``), it holds anything corpuskit did not write, or the
     filesystem refuses an operation.
     """
+    if any(ch in target.path for ch in "[]*?"):
+        # fsspec's copy, move and recursive remove expand these as patterns.
+        raise OutputError(
+            f"--out {target.url}: a URL with '[', ']', '*' or '?' cannot be published safely "
+            "(fsspec reads them as patterns); choose a name without them"
+        )
     for source in sources:
         where = locate(source, "SOURCE")
         if isinstance(where, Remote) and where.fs.protocol == target.fs.protocol:
@@ -133,7 +144,7 @@ def hold(target: Remote, wait: bool) -> Iterator[None]:
                 break
             holder = _read_lock(fs, path)
             if holder is None:
-                continue  # released (or unreadable and removed) in between: try again
+                continue  # released in between: try again
             if _dead_here(holder):
                 fs.rm_file(path)
                 continue
@@ -145,9 +156,11 @@ def hold(target: Remote, wait: bool) -> Iterator[None]:
                 f"{target.display(path)}"
             )
         time.sleep(POLL_SECONDS)
+    _HELD.add(str(mine["token"]))
     try:
         yield
     finally:
+        _HELD.discard(str(mine["token"]))
         with contextlib.suppress(Exception):
             held = _read_lock(fs, path)
             if held is not None and held.get("token") == mine["token"]:
@@ -155,39 +168,42 @@ def hold(target: Remote, wait: bool) -> Iterator[None]:
 
 
 def _create(fs: Any, path: str, content: dict[str, Any]) -> bool:
-    """Create the lock object if it does not exist; whether this call created it."""
+    """Create the lock object if there is none; whether this call created it.
+
+    An exclusive create (``mode="xb"``) where the filesystem honours it; fsspec lets a
+    filesystem accept "xb" and overwrite anyway, so the object is also looked for first,
+    and read back after: between two builds that start within the same moment on such a
+    filesystem, only the read-back stands guard.
+    """
     data = json.dumps(content, sort_keys=True).encode("utf-8")
+    if fs.exists(path):
+        return False
     try:
         with fs.open(path, "xb") as fh:
             fh.write(data)
-        return True
     except FileExistsError:
         return False
     except (NotImplementedError, ValueError):
-        pass  # no exclusive create here: create, then check that ours is the one there
-    if fs.exists(path):
-        return False
-    fs.pipe_file(path, data)
+        fs.pipe_file(path, data)  # no exclusive create here at all
     held = _read_lock(fs, path)
     return held is not None and held.get("token") == content["token"]
 
 
 def _read_lock(fs: Any, path: str) -> dict[str, Any] | None:
-    """The lock's holder, or None when there is no lock. A lock that cannot be parsed (a
-    build killed while writing it) is removed."""
+    """The lock's holder; None when there is no lock. A lock that cannot be parsed (being
+    written this moment, or left torn by a killed build) counts as held by someone unknown:
+    it is never removed here (the message says which object to delete)."""
     try:
         data = fs.cat_file(path)
     except FileNotFoundError:
         return None
     try:
         holder = json.loads(data)
-        if isinstance(holder, dict):
-            return holder
     except ValueError:
-        pass
-    with contextlib.suppress(FileNotFoundError):
-        fs.rm_file(path)
-    return None
+        holder = None
+    if isinstance(holder, dict):
+        return holder
+    return {"host": "an unknown host", "pid": "?", "since": "?", "token": None}
 
 
 def _dead_here(holder: dict[str, Any]) -> bool:
@@ -198,7 +214,9 @@ def _dead_here(holder: dict[str, Any]) -> bool:
     if holder.get("host") != socket.gethostname() or not isinstance(pid, int):
         return False
     if pid == os.getpid():
-        return True
+        # This very process: dead only if none of its builds holds this lock now (a
+        # container restarted with the same pid leaves a lock no live build holds).
+        return holder.get("token") not in _HELD
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
