@@ -17,6 +17,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 import pyarrow as pa
 
@@ -36,7 +37,7 @@ from corpuskit.report import BuildReport, NothingKept
 from corpuskit.sources import SourceStats, iter_records
 from corpuskit.storage import is_url
 
-__all__ = ["BuildReport", "NothingKept", "Validation", "build", "validate"]
+__all__ = ["BuildProgress", "BuildReport", "NothingKept", "Validation", "build", "validate"]
 
 
 def build(
@@ -45,6 +46,7 @@ def build(
     config: BuildConfig | None = None,
     force: bool = False,
     wait: bool = False,
+    progress: BuildProgress | None = None,
 ) -> BuildReport:
     """Build the artifact for ``sources`` into ``out``; returns what was counted.
 
@@ -52,6 +54,7 @@ def build(
     :mod:`corpuskit.storage`).
     ``force``: replace an existing artifact (never a folder corpuskit did not build).
     ``wait``: wait for another build of ``out`` to finish instead of failing at once.
+    ``progress``: told where the build is (:class:`BuildProgress`), e.g. to draw it.
     Raises ``CorpuskitError`` subclasses: ``OutputError`` for an unusable ``out``
     (checked before any work), ``NothingKept``, ``SourceError``, ``ConfigError``.
     """
@@ -70,9 +73,13 @@ def build(
             for r in batch:
                 rejects.write(reject_row(r))
 
-        plan = _read_map_plan(sources, config, work, report, write_rejects, stats, spill, pins, t0)
+        plan = _read_map_plan(
+            sources, config, work, report, write_rejects, stats, spill, pins, t0, progress
+        )
 
         # write: shards, the card, the manifest
+        if progress is not None:
+            progress.stage("write")
         t2 = time.perf_counter()
         split_files, dup_files = write_splits(tmp, spill, plan, config, report)
         reject_files = rejects.close()
@@ -97,6 +104,7 @@ def _read_map_plan(
     spill: Spill,
     pins: dict[str, str],
     t0: float,
+    progress: BuildProgress | None = None,
 ) -> Plan:
     """Read and map every record, then decide duplicates, clusters and the split.
 
@@ -111,6 +119,9 @@ def _read_map_plan(
         stratify=config.stratify_language,
         folder=work,
     )
+    if progress is not None:
+        progress.stage("map")
+    done = rejected = 0
     # closing(): on an error or interrupt the pool is shut down here, in order, not
     # whenever the garbage collector finalises the generator (at interpreter exit).
     with contextlib.closing(_map(sources, config, stats, work)) as results:
@@ -123,9 +134,15 @@ def _read_map_plan(
                 planner.add(result.keys)
             on_rejects(result.rejects)
             report.add_batch(result)
+            if progress is not None:
+                done += (part.rows if part is not None else 0) + len(result.rejects)
+                rejected += len(result.rejects)
+                progress.mapped(done, rejected, stats.bytes_read)
     report.finish_map(stats, time.perf_counter() - t0)
 
     # plan: duplicates, clusters and the split, from the keys alone
+    if progress is not None:
+        progress.stage("global")
     t1 = time.perf_counter()
     plan = planner.decide(pins)
     planner.close()  # its signature file is in the work folder, removed by the caller
@@ -138,6 +155,16 @@ def _read_map_plan(
         }
     )
     return plan
+
+
+class BuildProgress(Protocol):
+    """What a build tells a progress display: the stage it enters (``"map"``: reading
+    and the map stage; ``"global"``; ``"write"``), and after each map-stage batch the
+    records done, the rejects so far and the input bytes read."""
+
+    def stage(self, name: str) -> None: ...
+
+    def mapped(self, records: int, rejected: int, bytes_read: int) -> None: ...
 
 
 @dataclass

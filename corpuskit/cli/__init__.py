@@ -7,6 +7,7 @@ traceback. Ctrl-C and SIGTERM leave the previous artifact untouched and exit 130
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import posixpath
@@ -394,7 +395,8 @@ def build(
     for warning in never_tagged(config.languages):  # before hours of reading
         click.echo(f"warning: {warning}", err=True)
     pipeline.use_system_allocator()  # this process is corpuskit's own
-    report = pipeline.build(sources, out, config, force=force, wait=wait)
+    with _live_progress(not quiet and not as_json and sys.stderr.isatty(), sources) as shown:
+        report = pipeline.build(sources, out, config, force=force, wait=wait, progress=shown)
     report_json = json.dumps(report.to_json(), indent=2, default=str) + "\n"
     if report_path is not None:
         report_path.write_text(report_json)
@@ -466,6 +468,18 @@ def _config_from(o: dict[str, Any]) -> tuple[tuple[Path | str, ...], BuildConfig
         ),
     )
     return sources, config
+
+
+def _live_progress(
+    show: bool, sources: Sequence[Path | str]
+) -> contextlib.AbstractContextManager[Any]:
+    """The progress display on stderr when ``show`` (a terminal), else nothing."""
+    if not show:
+        return contextlib.nullcontext(None)
+    from corpuskit.cli.progress import LiveProgress
+    from corpuskit.sources import input_bytes
+
+    return LiveProgress(sys.stderr, input_bytes(sources))
 
 
 def _base_name(where: Path | str, resolve: bool = True) -> str:

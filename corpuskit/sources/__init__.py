@@ -18,6 +18,7 @@ What happens to bad input (the reason codes are corpuskit.record.Reason):
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Hashable, Iterator, Sequence
@@ -65,6 +66,26 @@ def iter_records(
     return _iterate(checked, config, stats if stats is not None else SourceStats())
 
 
+def input_bytes(paths: Sequence[str | os.PathLike[str]]) -> int | None:
+    """The bytes of every input file under ``paths`` (what ``SourceStats.bytes_read``
+    counts up to), found by a walk without reading; None when a path is a URL (a remote
+    listing can take long) or cannot be walked."""
+    try:
+        checked = check_paths(paths)
+    except SourceError:
+        return None
+    total = 0
+    for path, is_folder in checked:
+        if isinstance(path, Remote):
+            return None
+        items = walk_folder(path, SourceStats()) if is_folder else iter([file_input(path)])
+        for item in items:
+            if item.error is None:
+                with contextlib.suppress(OSError):
+                    total += os.stat(item.path).st_size
+    return total
+
+
 def _iterate(
     checked: list[tuple[str | Remote, bool]], config: SourceConfig, stats: SourceStats
 ) -> Iterator[RawRecord | Reject]:
@@ -97,6 +118,7 @@ def _read_one(
         return
     raw = opened
     stream = HashingReader(raw)
+    stats.current = stream
     try:
         read = reader(item.fmt)
         yield from read(OpenedFile(stream, raw, item.display, item.path), config)
@@ -113,6 +135,8 @@ def _read_one(
         return
     finally:
         raw.close()
+        stats.current = None
+        stats.bytes_done += stream.size
     stats.inputs.append(InputFile(item.display, stream.size, stream.hexdigest()))
     stats.files_read += 1
 

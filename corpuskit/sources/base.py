@@ -34,9 +34,18 @@ class SourceStats:
     records: int = 0
     files_skipped: dict[str, int] = field(default_factory=dict)
     inputs: list[InputFile] = field(default_factory=list)
+    #: Bytes of the files read to the end, and the stream of the file being read (for
+    #: progress: ``bytes_read``).
+    bytes_done: int = 0
+    current: Any = None
 
     def skip(self, key: str) -> None:
         self.files_skipped[key] = self.files_skipped.get(key, 0) + 1
+
+    @property
+    def bytes_read(self) -> int:
+        """Input bytes read so far (compressed bytes for a compressed file)."""
+        return self.bytes_done + (self.current.size if self.current is not None else 0)
 
 
 def make_reject(
