@@ -28,7 +28,6 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from corpuskit.cache import MapCache
 from corpuskit.config import BuildConfig
 from corpuskit.mapstage.base import BatchResult, Tally
 from corpuskit.record import Keys, Provenance, RawRecord, Reason, Reject
+from corpuskit.versions import installed
 
 #: Distributions whose code shapes a map-stage result (corpuskit's own code is hashed).
 SHAPING = (
@@ -84,13 +84,11 @@ def _code_digest() -> str:
 
 
 def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version(), "unicode": unicodedata.unidata_version}
-    for dist in SHAPING:
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "-"
-    return out
+    return {
+        "python": platform.python_version(),
+        "unicode": unicodedata.unidata_version,
+        **installed(SHAPING, "-"),
+    }
 
 
 def settings_digest(config: BuildConfig) -> bytes:

@@ -13,7 +13,6 @@ import posixpath
 import time
 from collections.abc import Sequence
 from functools import partial
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from corpuskit.report import BuildReport
 from corpuskit.sources import SourceStats
 from corpuskit.split import SPLITS
 from corpuskit.storage import Remote, locate
+from corpuskit.versions import installed
 
 #: Distributions whose versions shape the output; the manifest records each.
 VERSIONED = (
@@ -81,13 +81,11 @@ def previous_manifest_sha256(previous: str | os.PathLike[str]) -> str:
 
 def versions(engine: str) -> dict[str, str]:
     """Python, the language engine and every VERSIONED distribution's version."""
-    out = {"python": platform.python_version(), "language_engine": engine}
-    for dist in VERSIONED:
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
+    return {
+        "python": platform.python_version(),
+        "language_engine": engine,
+        **installed(VERSIONED, "not installed"),
+    }
 
 
 def write_manifest(
