@@ -21,7 +21,6 @@ byte-identical artifacts.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import subprocess
@@ -30,16 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from golden import digests  # every file's sha256, by relative path
+
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
-
-
-def _digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*")):
-        if p.is_file():
-            h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes())
-    return h.hexdigest()
 
 
 def _build(label: str, sources: list[Path], out: Path, cache: Path | None) -> dict[str, object]:
@@ -91,7 +84,7 @@ def main() -> None:
             _build("cold grown", [base, new], work / "cold-grown", None),
             _build("cached grown", [base, new], work / "cached-grown", cache),
         ]
-        same = _digest(work / "cold-grown") == _digest(work / "cached-grown")
+        same = digests(work / "cold-grown") == digests(work / "cached-grown")
         walls = {str(r["label"]): float(r["wall"]) for r in rows}  # type: ignore[arg-type]
         ratio = walls["cached grown"] / walls["cold grown"]
         overhead = walls["warm base"] / walls["cold base"]

@@ -16,7 +16,6 @@ A Ray build includes starting and stopping its local Ray (~3 s here).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import statistics
@@ -26,16 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from golden import digests as golden_digests  # every file's sha256, by relative path
+
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-
-
-def _digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*")):
-        if p.is_file():
-            h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes())
-    return h.hexdigest()
 
 
 def _command(corpus: Path, out: Path, executor: str, jobs: int) -> list[str]:
@@ -81,14 +74,14 @@ def main() -> None:
         env.pop("RAY_ADDRESS", None)
         settings = [("local", 1), ("local", 2), ("ray", 1), ("ray", 2)]
         times: dict[tuple[str, int], list[float]] = {s: [] for s in settings}
-        digests: dict[tuple[str, int], str] = {}
+        digests: dict[tuple[str, int], tuple[tuple[str, str], ...]] = {}
         for _ in range(args.repeat):
             for executor, jobs in settings:
                 out = work / f"out-{executor}-{jobs}"
                 start = time.perf_counter()
                 subprocess.run(_command(corpus, out, executor, jobs), check=True, env=env)
                 times[(executor, jobs)].append(time.perf_counter() - start)
-                digests[(executor, jobs)] = _digest(out)
+                digests[(executor, jobs)] = tuple(sorted(golden_digests(out).items()))
         base = statistics.median(times[("local", 1)])
         print(f"executors, {args.n:,} articles, {os.cpu_count()} cores, median of {args.repeat}")
         print(f"{'run':<22}{'wall s':>8}{'articles/s':>12}{'÷ local 1':>11}")
