@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from corpuskit.cardconfig import CardConfig
 from corpuskit.errors import ConfigError
 from corpuskit.layout import MANIFEST
 from corpuskit.storage import is_url
@@ -36,6 +37,7 @@ __all__ = [
     "PII_ACTIONS",
     "SOURCE_ID_KEYWORDS",
     "BuildConfig",
+    "CardConfig",
     "CleanConfig",
     "LanguageConfig",
     "NearDupConfig",
@@ -419,13 +421,13 @@ class BuildConfig:
     )
     group_by: str | None = _opt(None, "Keep all articles with the same value in one split.")
     stratify_language: bool = False
-    license: str = _opt("other", "License id for the card (e.g. cc-by-4.0).")
-    pretty_name: str | None = None
     shard_bytes: int = 256 * 1024 * 1024
     source: SourceConfig = field(default_factory=SourceConfig)
     clean: CleanConfig = field(default_factory=CleanConfig)
     near_dup: NearDupConfig = field(default_factory=NearDupConfig)
     previous: str | None = None
+    # What the card says about the data (never changes a row; `corpuskit card` rewrites it).
+    card: CardConfig = field(default_factory=CardConfig)
     # Execution settings: they never change the artifact, so they are not in the manifest.
     jobs: int = 1
     executor: str = _opt(

@@ -5,6 +5,7 @@ is written once. An artifact built into ``OUT`` holds::
 
     OUT/README.md                      the dataset card (CARD)
     OUT/corpuskit.json                 the manifest (MANIFEST): config, counts, checksums
+    OUT/languages.svg                  the card's chart of articles per language (CHART)
     OUT/data/{train,eval}-NNNNN-of-NNNNN.parquet      kept articles (DATA_DIR)
     OUT/rejects/rejects-NNNNN-of-NNNNN.parquet         rejected records (REJECTS_DIR)
     OUT/duplicates/duplicates-NNNNN-of-NNNNN.parquet   dropped copies (DUPLICATES_DIR)
@@ -16,6 +17,8 @@ from __future__ import annotations
 MANIFEST = "corpuskit.json"
 #: The dataset card (Hugging Face reads its YAML header).
 CARD = "README.md"
+#: The card's chart: articles per language in each split.
+CHART = "languages.svg"
 #: The folders of the three Parquet configs, each named like its config's files.
 DATA_DIR = "data"
 REJECTS_DIR = "rejects"

@@ -25,12 +25,13 @@ from corpuskit import mapstage, schema
 from corpuskit.config import BuildConfig
 from corpuskit.errors import CorpuskitError
 from corpuskit.executors import make_executor
-from corpuskit.layout import CARD, WORK_DIR
-from corpuskit.output import card
+from corpuskit.layout import WORK_DIR
+from corpuskit.output.documents import folder_name, write_documents
 from corpuskit.output.manifest import read_pins, write_manifest
 from corpuskit.output.spill import Spill, SpillPart, spill_schema, write_part
 from corpuskit.output.staging import staging
 from corpuskit.output.write import reject_row, reject_writer, write_splits
+from corpuskit.output.writer import Shards
 from corpuskit.plan import Plan, Planner
 from corpuskit.record import KeyBatch, RawRecord, Reject
 from corpuskit.report import BuildReport, NothingKept
@@ -87,9 +88,9 @@ def build(
         if report.kept == 0:
             raise NothingKept(report)
         shutil.rmtree(tmp / WORK_DIR, ignore_errors=True)
-        card_text = card.render(config, report, split_files, reject_files, dup_files)
-        (tmp / CARD).write_text(card_text, encoding="utf-8")
-        write_manifest(tmp, config, report, stats, split_files, plan)
+        shards = Shards(tuple(split_files), reject_files, dup_files)
+        write_documents(tmp, config, report, shards, folder_name(out))
+        write_manifest(tmp, config, report, stats, shards, plan)
     report.timings["total"] = time.perf_counter() - t0
     return report
 

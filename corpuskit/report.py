@@ -66,6 +66,18 @@ WARN_SAMPLE = 10_000
 _DETECTED = re.compile(r"language (\S+)")
 
 
+#: Report fields that describe one run, not the artifact: never in the manifest.
+RUN_ONLY = (
+    "name",
+    "out",
+    "timings",
+    "index_bytes",
+    "from_cache",
+    "cache_corrupt",
+    "cache_problem",
+)
+
+
 @dataclass
 class BuildReport:
     """Everything a build counted. ``counts`` is the accounting the tests check."""
@@ -79,6 +91,8 @@ class BuildReport:
     rejected: dict[str, int] = field(default_factory=dict)
     splits: dict[str, int] = field(default_factory=dict)
     languages: dict[str, int] = field(default_factory=dict)
+    # split -> language -> kept articles (the card's chart)
+    languages_by_split: dict[str, dict[str, int]] = field(default_factory=dict)
     sources: dict[str, int] = field(default_factory=dict)
     clean_steps: dict[str, int] = field(default_factory=dict)
     chars_in: int = 0
@@ -206,6 +220,24 @@ class BuildReport:
         data["counts"] = self.counts
         data["warnings"] = self.warnings()
         return data
+
+    def card_json(self) -> dict[str, Any]:
+        """What the card, its chart and croissant.json are made from: every field that
+        the same inputs and settings always give (no timings, paths, cache figures).
+        The manifest keeps it (``report``), so ``corpuskit card`` can write them again."""
+        data = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        for key in RUN_ONLY:
+            data.pop(key)
+        return data
+
+    @classmethod
+    def from_card_json(cls, name: str, out: str, data: Mapping[str, Any]) -> BuildReport:
+        """The report a manifest's ``report`` record describes (see :meth:`card_json`).
+
+        Raises ``KeyError``/``TypeError`` on a record of another shape."""
+        values = dict(data)
+        values["held"] = [tuple(h) for h in values.get("held", [])]
+        return cls(name=name, out=out, **values)
 
     def warnings(self) -> list[str]:
         """What a person should look at before using (or rebuilding) the artifact: most

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 import click
 
 from corpuskit import EXAMPLE_CORPUS, __version__, interrupts
+from corpuskit.cli.card import card, card_config_from, card_options
 from corpuskit.cli.settings import config_option
 from corpuskit.config import (
     CLEAN_STEPS,
@@ -298,13 +299,7 @@ def _csv(value: str | None) -> tuple[str, ...]:
     type=Location(file_okay=False),
     help="An earlier artifact (folder or URL) whose articles keep their split.",
 )
-@click.option(
-    "--license",
-    "license_",
-    default=default(BuildConfig, "license"),
-    show_default=True,
-    help=help_text(BuildConfig, "license"),
-)
+@card_options
 @click.option(
     "--cache",
     "cache_dir",
@@ -360,12 +355,12 @@ def build(
     group_by: str | None,
     stratify: str | None,
     previous: Path | str | None,
-    license_: str,
     cache_dir: Path | None,
     no_cache: bool,
     report_path: Path | None,
     quiet: bool,
     as_json: bool,
+    **card_settings: Any,
 ) -> None:
     """Build a dataset artifact from SOURCE folders/files.
 
@@ -379,7 +374,7 @@ def build(
     with interrupts.deferred():
         from corpuskit import pipeline
 
-    sources, config = _config_from(dict(locals()))
+    sources, config = _config_from({**locals(), **card_settings})
     out = out or Path("dist") / config.name
     if (
         report_path is not None
@@ -442,7 +437,7 @@ def _config_from(o: dict[str, Any]) -> tuple[tuple[Path | str, ...], BuildConfig
         near_dups=o["near_dups"],
         group_by=o["group_by"],
         stratify_language=o["stratify"] == "language",
-        license=o.get("license_", default(BuildConfig, "license")),
+        card=card_config_from(o),
         jobs=jobs if jobs > 0 else (os.cpu_count() or 1),
         executor=o["executor"],
         batch_size=o["batch_size"],
@@ -523,6 +518,7 @@ from corpuskit.cli.settings import init  # noqa: E402
 from corpuskit.cli.validate import make_validate  # noqa: E402
 
 main.add_command(cache)
+main.add_command(card)
 main.add_command(inspect)
 main.add_command(init)
 main.add_command(make_validate(build))

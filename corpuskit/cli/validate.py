@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from corpuskit import interrupts
+from corpuskit.cli.card import PREFIX as CARD_PREFIX
 
 
 def _validate(strict: bool, examples: int, as_json: bool, **options: Any) -> None:
@@ -55,7 +56,7 @@ def _validate(strict: bool, examples: int, as_json: bool, **options: Any) -> Non
 
 
 #: Build options that only say where and how the artifact is written.
-_WRITE_ONLY = {"out", "name", "force", "wait", "report_path", "quiet", "as_json", "license_"}
+_WRITE_ONLY = {"out", "name", "force", "wait", "report_path", "quiet", "as_json"}
 
 
 def make_validate(build: click.Command) -> click.Command:
@@ -64,7 +65,11 @@ def make_validate(build: click.Command) -> click.Command:
         "validate",
         callback=_validate,
         params=[
-            *(p for p in build.params if p.name not in _WRITE_ONLY),
+            *(
+                p
+                for p in build.params
+                if p.name not in _WRITE_ONLY and not (p.name or "").startswith(CARD_PREFIX)
+            ),
             click.Option(
                 ["--strict"], is_flag=True, help="Exit 1 if any record would be rejected."
             ),

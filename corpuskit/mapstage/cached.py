@@ -60,8 +60,7 @@ GLOBAL_ONLY = (
     "eval_ratio",
     "near_dups",
     "stratify_language",
-    "license",
-    "pretty_name",
+    "card",
     "shard_bytes",
 )
 GLOBAL_ONLY_NEAR_DUP = ("threshold", "split_margin", "containment")

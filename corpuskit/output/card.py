@@ -2,20 +2,28 @@
 
 Everything in the YAML is derived: features from ``schema``, split sizes from what the
 writer measured (``load_dataset`` verifies ``num_examples``, so they must be exact), the
-language list from the kept records. The body explains what the build did with every
-record, so the accounting invariant is visible to anyone who opens the card.
+language list from the kept records, license and names from the card settings
+(:class:`corpuskit.cardconfig.CardConfig`). The body is written for someone who finds the
+dataset on the Hub: what it is, how to load it, its fields with an example, splits and
+languages (with a chart), where it came from, what the build did with every record (so the
+accounting invariant is visible), leakage, personal data, limitations, license, citation.
+
+The card is a function of the settings, the report's deterministic part, the shard list
+and the example row only, so ``corpuskit card DIR`` can write it again from the manifest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from corpuskit import schema
-from corpuskit.layout import DATA_DIR, DUPLICATES_DIR, REJECTS_DIR
-from corpuskit.output.writer import SplitFiles
+from corpuskit.layout import CHART, DATA_DIR, DUPLICATES_DIR, MANIFEST, REJECTS_DIR
+from corpuskit.output import card_sections
+from corpuskit.output.writer import Shards, SplitFiles
 from corpuskit.report import markdown_table
 
 if TYPE_CHECKING:
@@ -66,20 +74,22 @@ def _data_files(splits: Sequence[SplitFiles], folder: str) -> list[dict[str, str
     return [{"split": s.name, "path": f"{folder}/{s.name}-*"} for s in splits]
 
 
-def metadata(
-    config: BuildConfig,
-    report: BuildReport,
-    splits: Sequence[SplitFiles],
-    rejects: SplitFiles,
-    duplicates: SplitFiles,
-) -> dict[str, Any]:
+def _field_rows(fields: tuple[schema.Field, ...]) -> list[tuple[str, str, str]]:
+    return [
+        (f"`{f.name}`", f"{f.dtype}{', nullable' if f.nullable else ''}", f.doc) for f in fields
+    ]
+
+
+def metadata(config: BuildConfig, report: BuildReport, shards: Shards) -> dict[str, Any]:
+    """The card's YAML header (the Hub's dataset card keys), as a dict."""
+    card = config.card
     languages = sorted({c for c in map(hub_language, report.languages) if c})
     declared = [
         (name, fields, folder, [s for s in parts if s.num_examples])
         for name, fields, folder, parts in (
-            ("default", schema.RECORD_FIELDS, DATA_DIR, list(splits)),
-            ("rejects", schema.REJECT_FIELDS, REJECTS_DIR, [rejects]),
-            ("duplicates", schema.DUPLICATE_FIELDS, DUPLICATES_DIR, [duplicates]),
+            ("default", schema.RECORD_FIELDS, DATA_DIR, list(shards.splits)),
+            ("rejects", schema.REJECT_FIELDS, REJECTS_DIR, [shards.rejects]),
+            ("duplicates", schema.DUPLICATE_FIELDS, DUPLICATES_DIR, [shards.duplicates]),
         )
     ]
     declared = [d for d in declared if d[3]]
@@ -90,133 +100,65 @@ def metadata(
             entry["default"] = True
         entry["data_files"] = _data_files(parts, folder)
         configs.append(entry)
-    return {
-        "pretty_name": config.pretty_name or config.name,
-        "license": config.license,
-        "language": languages or None,
-        "multilinguality": "multilingual" if len(languages) > 1 else "monolingual",
-        "size_categories": [size_category(report.kept)],
-        "task_categories": ["text-generation"],
-        "tags": ["corpuskit", "news"],
-        "configs": configs,
-        "dataset_info": [_info(name, fields, parts) for name, fields, _, parts in declared],
+    meta: dict[str, Any] = {
+        "pretty_name": card.pretty_name or config.name,
+        "license": card.license,
     }
-
-
-def _field_rows(fields: tuple[schema.Field, ...]) -> list[tuple[str, str, str]]:
-    rows = []
-    for f in fields:
-        rows.append((f"`{f.name}`", f"{f.dtype}{', nullable' if f.nullable else ''}", f.doc))
-    return rows
-
-
-def _how_to_load(name: str, rejects: SplitFiles, duplicates: SplitFiles) -> str:
-    """The card's loading code: one line per config the artifact declares, so every line
-    runs. A config with no rows is not declared (``datasets`` 5.2 cannot load a split with
-    no examples: "Instruction ... corresponds to no data"); the text says why it is absent."""
-    calls = [(f'ds = load_dataset("{name}")', "train + eval (path or Hub id)")]
-    absent = []
-    for var, config_name, files, what in (
-        ("rejects", "rejects", rejects, "what was rejected, and why"),
-        ("dups", "duplicates", duplicates, "what was dropped as a copy"),
-    ):
-        if files.num_examples:
-            calls.append((f'{var} = load_dataset("{name}", "{config_name}")', what))
-        else:
-            absent.append(config_name)
-    width = max(len(code) for code, _ in calls) + 2
-    text = (
-        "## How to load\n\n```python\nfrom datasets import load_dataset\n\n"
-        + "".join(f"{code.ljust(width)}# {comment}\n" for code, comment in calls)
-        + "```\n"
+    if card.license_name:
+        meta["license_name"] = card.license_name
+    if card.license_link:
+        meta["license_link"] = card.license_link
+    meta.update(
+        {
+            "language": languages or None,
+            "multilinguality": "multilingual" if len(languages) > 1 else "monolingual",
+            "size_categories": [size_category(report.kept)],
+            "task_categories": ["text-generation"],
+            "tags": list(dict.fromkeys(("corpuskit", "news", *card.tags))),
+            "configs": configs,
+            "dataset_info": [_info(name, fields, parts) for name, fields, _, parts in declared],
+        }
     )
-    if absent:
-        nothing = {"rejects": "no record was rejected", "duplicates": "no record was a copy"}
-        text += "\n" + " ".join(f"The `{c}` config is absent: {nothing[c]}." for c in absent) + "\n"
-    return text
+    return meta
 
 
 def render(
     config: BuildConfig,
     report: BuildReport,
-    splits: Sequence[SplitFiles],
-    rejects: SplitFiles,
-    duplicates: SplitFiles,
+    shards: Shards,
+    folder_name: str,
+    example: Mapping[str, Any] | None,
 ) -> str:
-    meta = metadata(config, report, splits, rejects, duplicates)
+    """The whole README.md. ``folder_name`` is the artifact folder's name (its loading
+    path); ``example`` the first row of the train split (None if it has none)."""
+    meta = metadata(config, report, shards)
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
-    name = config.pretty_name or config.name
-    parts = [f"---\n{front}---\n", f"# {name}\n"]
-    parts.append(
-        f"{report.kept:,} articles in {len(report.languages)} language(s) from "
-        f"{len(report.sources)} source(s), built with corpuskit from {report.read:,} input "
-        "records: validated, cleaned of site furniture, language-tagged with langdetect, "
-        "de-duplicated (exact and near copies), and split into train and eval so that no "
-        "near-copy of an eval article is in train.\n"
-    )
-    parts.append(_how_to_load(config.name, rejects, duplicates))
-    parts.append(
-        "## Splits\n\n"
-        + markdown_table(
-            ["split", "articles", "files"],
-            [(s.name, f"{s.num_examples:,}", len(s.files)) for s in splits],
-        )
-        + "\n\n"
-        f"Assignment is a hash of (seed {config.seed}, group key) against the eval ratio "
-        f"{config.eval_ratio}; the group is "
-        + (
-            f"the `{config.group_by}` value, joined through near-duplicate clusters"
-            if config.group_by
-            else "the near-duplicate cluster"
-        )
-        + " (near-copies are grouped at a slightly looser similarity for the split than for "
-        "dropping, so no near-copy straddles it). A group's split depends only on its key, "
-        "so adding articles never moves an existing article unless it joins or merges "
-        "clusters; `--previous` pins published articles even then."
-        + (
-            f" Stratified by language: each language with enough groups has at least its "
-            f"share of eval ({report.split_forced:,} groups moved to eval for that)."
-            if config.stratify_language
-            else ""
-        )
-        + (
-            f" {report.split_pinned:,} groups were pinned to their split in the previous "
-            f"artifact; no published article moved ({len(report.held):,} were held in place "
-            "although their group joined another)."
-            if config.previous
-            else ""
-        )
-        + "\n"
-    )
-    parts.append(
-        "## Fields\n\n"
-        + markdown_table(["field", "type", "meaning"], _field_rows(schema.RECORD_FIELDS))
-        + "\n"
-    )
-    parts.append(
-        "## Languages\n\n"
-        + markdown_table(
-            ["language", "articles"], [(k, f"{v:,}") for k, v in report.languages.items()]
-        )
-        + "\n\n"
-        + _script_corrections(report)
-        + "\n"
-    )
+    card = config.card
+    title = card.pretty_name or config.name
+    parts = [f"---\n{front}---\n", f"# {title}\n", _description(config, report)]
+    parts.append(how_to_load(folder_name, card.repo_id, shards))
+    parts.append(_structure(example))
+    parts.append(_splits_and_languages(config, report, shards))
     shown = list(report.sources.items())[:30]
     more = len(report.sources) - len(shown)
     parts.append(
         "## Sources\n\n"
+        "Each article's `source_id` says where it came from: "
+        + _source_rule(config)
+        + ".\n\n"
         + markdown_table(["source_id", "articles"], [(k, f"{v:,}") for k, v in shown])
         + (f"\n\n…and {more:,} more sources." if more > 0 else "")
         + "\n"
     )
-    parts.append(_personal_data(config, report))
-    parts.append(_limitations())
     parts.append(report.card_accounting())
-    parts.append(_leakage(config, report))
+    parts.append(card_sections.leakage(config, report))
+    parts.append(card_sections.personal_data(config, report))
+    parts.append(card_sections.limitations(config))
+    parts.append(_license(config))
+    parts.append(_citation(config))
     parts.append(
         "## Reproducibility\n\n"
-        "Same inputs and same settings give a byte-identical artifact. `corpuskit.json` holds "
+        f"Same inputs and same settings give a byte-identical artifact. `{MANIFEST}` holds "
         "the full configuration, package versions (language detection: "
         f"`{report.language_engine}`, seed {config.seed}), the sha256 of every input and "
         "output file, and the counts above.\n"
@@ -224,131 +166,165 @@ def render(
     return "\n".join(parts)
 
 
-def _script_corrections(report: BuildReport) -> str:
-    fixed = sum(report.language_corrections.values())
-    if not fixed:
-        return "No language tag had to be corrected by the text's script (see Limitations)."
-    which = ", ".join(f"{k}: {v:,}" for k, v in report.language_corrections.items())
-    tags, were = ("tag", "was") if fixed == 1 else ("tags", "were")
-    return (
-        f"{fixed:,} {tags} that langdetect gave {were} ruled out by the text's script and "
-        f"corrected ({which}); see Limitations."
+def _description(config: BuildConfig, report: BuildReport) -> str:
+    card = config.card
+    given = (
+        card.description.strip() + "\n"
+        if card.description
+        else "*No description was given: its builder can add one with `description` in "
+        "corpuskit.toml (or `--description`) and `corpuskit card`.*\n"
     )
+    made = (
+        f"\n{report.kept:,} articles in {len(report.languages)} language(s) from "
+        f"{len(report.sources)} source(s), made with corpuskit from {report.read:,} input "
+        "records: validated, cleaned of site furniture, language-tagged with langdetect, "
+        "de-duplicated (exact and near copies), and split into train and eval so that no "
+        "near-copy of an eval article is in train.\n"
+    )
+    home = f"\nHomepage: <{card.homepage}>\n" if card.homepage else ""
+    return given + made + home
 
 
-#: What each kind of personal data is, for the card.
-_PII_KIND_DOCS = {
-    "email": "e-mail addresses",
-    "phone": "phone numbers (checked with libphonenumber)",
-    "ip": "IPv4 and IPv6 addresses",
-    "card": "payment card numbers (Luhn-checked)",
-    "secret": "credentials and tokens in URLs (user-info, token-like query parameters)",
-}
+def how_to_load(folder_name: str, repo_id: str | None, shards: Shards) -> str:
+    """The card's loading code: one line per config the artifact declares, so every line
+    runs. A config with no rows is not declared (``datasets`` 5.2 cannot load a split with
+    no examples: "Instruction ... corresponds to no data"); the text says why it is absent.
 
+    The local path starts with "./": a bare name such as ``"news"`` is also a Hub id, and
+    ``load_dataset`` may then load a cached or remote dataset of that name instead."""
+    path = f"./{folder_name}"
+    configs: list[tuple[str, str | None, str]] = [("ds", None, "train and eval")]
+    absent = []
+    for var, config_name, files, what in (
+        ("rejects", "rejects", shards.rejects, "what was rejected, and why"),
+        ("dups", "duplicates", shards.duplicates, "what was dropped as a copy"),
+    ):
+        if files.num_examples:
+            configs.append((var, config_name, what))
+        else:
+            absent.append(config_name)
 
-def _personal_data(config: BuildConfig, report: BuildReport) -> str:
-    """The "Personal and Sensitive Information" section (the Hub's card template has it)."""
-    head = "## Personal and Sensitive Information\n\n"
-    clean = config.clean
-    if not clean.enabled or "pii" not in clean.steps:
+    def block(where: str) -> str:
+        calls = [
+            (f'{var} = load_dataset("{where}"' + (f', "{c}")' if c else ")"), what)
+            for var, c, what in configs
+        ]
+        width = max(len(code) for code, _ in calls) + 2
         return (
-            head + "The build did not look for personal data (the `pii` clean step was off): "
-            "articles may hold e-mail addresses, phone numbers and other personal data.\n"
+            "```python\nfrom datasets import load_dataset\n\n"
+            + "".join(f"{code.ljust(width)}# {comment}\n" for code, comment in calls)
+            + "```\n"
         )
-    done = {
-        "redact": "replaced by a placeholder such as "
-        f"`{clean.pii_placeholder.replace('{KIND}', 'EMAIL')}`",
-        "keep": "counted but left in the text (`--pii keep`)",
-        "reject": "made its article a reject (`pii`; its text is redacted in the rejects config)",
-    }[clean.pii]
-    rows = [(doc, f"{report.pii.get(kind, 0):,}") for kind, doc in _PII_KIND_DOCS.items()]
-    allowed = ", ".join(f"`{a}`" for a in clean.pii_allow) or "nothing"
-    return (
-        head + "The `pii` clean step looked for personal data in the texts, titles and URLs of "
-        f"the articles and in the texts of rejected records; each match was {done}.\n\n"
-        + markdown_table(["personal data", "found"], rows)
+
+    text = (
+        "## How to load\n\nFrom the folder that holds this artifact (the path starts with "
+        "`./` so that it can never be taken for a dataset of the same name on the Hub or "
+        "in the `datasets` cache):\n\n" + block(path)
+    )
+    if repo_id:
+        text += f"\nFrom the Hub, once published as `{repo_id}`:\n\n" + block(repo_id)
+    if absent:
+        nothing = {"rejects": "no record was rejected", "duplicates": "no record was a copy"}
+        text += "\n" + " ".join(f"The `{c}` config is absent: {nothing[c]}." for c in absent) + "\n"
+    return text
+
+
+def _structure(example: Mapping[str, Any] | None) -> str:
+    text = (
+        "## Fields\n\n"
+        + markdown_table(["field", "type", "meaning"], _field_rows(schema.RECORD_FIELDS))
+        + "\n"
+    )
+    if example is not None:
+        shown = dict(example)
+        if isinstance(shown.get("text"), str) and len(shown["text"]) > EXAMPLE_CHARS:
+            shown["text"] = shown["text"][:EXAMPLE_CHARS] + "…"
+        text += (
+            "\nAn example (the first article of the train split"
+            + (f"; its text cut at {EXAMPLE_CHARS} characters" if shown != example else "")
+            + "):\n\n```json\n"
+            + json.dumps(shown, ensure_ascii=False, indent=2, default=str)
+            + "\n```\n"
+        )
+    return text
+
+
+#: Characters of the example's text shown in the card.
+EXAMPLE_CHARS = 400
+
+
+def _splits_and_languages(config: BuildConfig, report: BuildReport, shards: Shards) -> str:
+    text = (
+        "## Splits and languages\n\n"
+        + markdown_table(
+            ["split", "articles", "files"],
+            [(s.name, f"{s.num_examples:,}", len(s.files)) for s in shards.splits],
+        )
         + "\n\n"
-        f"Never treated as personal data: {allowed}. Phone numbers count when written "
-        "internationally (`+44 …`), or in a national format right after a phone word "
-        f'("tel.", "call", …) for {", ".join(clean.pii_phone_regions)}.\n\n'
-        "**Not caught**: names, postal addresses, ID numbers other than payment cards, "
-        "phone numbers in a national format without a phone word, and addresses written to "
-        'dodge scrapers ("name at example dot org"). Treat the articles as possibly '
-        "holding personal data.\n"
+        + card_sections.split_rule(config, report)
+        + "\n"
     )
-
-
-def _limitations() -> str:
-    return (
-        "## Limitations\n\n"
-        "- **Language tags** are langdetect's best guess (seeded, so reproducible), `und` "
-        "below the score threshold. Where the text's dominant script rules that language "
-        "out, the tag is corrected: Han characters alone give `zh-Hans` or `zh-Hant` (by "
-        "which characters occur), Han with kana `ja`, Hangul `ko`, and a script that one "
-        "language is written in (Greek, Armenian, Georgian, Hebrew, Thai, ...) that "
-        "language; otherwise `und`. `language_score` is then that script's share of the "
-        "letters. Texts that mix languages get one tag.\n"
-        "- **`num_words`** counts whitespace-separated words, but each character of a script "
-        "written without spaces (Chinese, Japanese, Thai, Lao, Khmer, Myanmar) as a word, as "
-        "the near-duplicate shingles do.\n"
-    )
-
-
-def _leakage(config: BuildConfig, report: BuildReport) -> str:
-    nd = config.near_dup
-    if not nd.enabled:
-        return (
-            "## Train/eval leakage\n\nNear-duplicate detection was switched off: only exact "
-            "duplicates were removed, so near-copies may straddle the split.\n"
-        )
-    audit = report.audit
+    if report.languages_by_split:
+        text += f"\n![Articles per language in each split]({CHART})\n"
+    shown = list(report.languages.items())[:LANGUAGE_ROWS]
     rows = [
         (
-            "method",
-            f"MinHash ({nd.num_perm} permutations, seed {nd.seed}) + LSH over "
-            f"{nd.shingle_size}-word shingles, candidates verified by estimated Jaccard",
-        ),
-        ("threshold", f"Jaccard ≥ {nd.threshold}"),
-        (
-            "policy",
-            f"`{config.near_dups}`"
-            + (
-                " (one representative per cluster kept: the longest, then smallest id)"
-                if config.near_dups == "drop"
-                else " (all members kept, sharing `dup_cluster`)"
-            ),
-        ),
-        ("clusters", f"{report.clusters:,} ({report.clustered_records:,} distinct texts)"),
-        ("near duplicates dropped", f"{report.near_duplicates:,}"),
-        ("exact duplicates dropped", f"{report.exact_duplicates:,}"),
+            f"`{lang}`",
+            f"{n:,}",
+            *(f"{report.languages_by_split.get(s.name, {}).get(lang, 0):,}" for s in shards.splits),
+        )
+        for lang, n in shown
     ]
-    if audit:
-        rows.append(
-            (
-                "max estimated train–eval similarity among LSH candidates",
-                f"{audit.get('max_cross_similarity', 0.0):.3f}",
-            )
+    more = len(report.languages) - len(shown)
+    text += (
+        "\n"
+        + markdown_table(["language", "articles", *(s.name for s in shards.splits)], rows)
+        + (f"\n\n…and {more:,} more languages." if more > 0 else "")
+        + "\n\n"
+        + card_sections.script_corrections(report)
+        + "\n"
+    )
+    return text
+
+
+#: Languages listed in the card's table (all of them are in the YAML and the chart).
+LANGUAGE_ROWS = 30
+
+
+def _source_rule(config: BuildConfig) -> str:
+    field = config.source.source_field
+    rule = {
+        "stem": "the input file's name without its extension",
+        "parent": "the name of the folder holding the input file",
+        "top": "the first folder below the SOURCE argument",
+    }.get(config.source_id, f"the part of the file path matched by `{config.source_id}`")
+    return f"the input's `{field}` field when it has one, else {rule}" if field else rule
+
+
+def _license(config: BuildConfig) -> str:
+    card = config.card
+    head = "## License\n\n"
+    if card.license != "other":
+        return (
+            head + f"`{card.license}` (see <https://hf.co/docs/hub/repositories-licenses>), as "
+            "declared by whoever built the dataset. The articles' own copyright stays with "
+            "their publishers.\n"
         )
-        rows.append(
-            ("eval articles with a near-copy in train", f"{audit.get('eval_with_train_copy', 0):,}")
-        )
-        contained = audit.get("containment_threshold", 0.0)
-        rows.append(
-            (
-                "max estimated share of an eval article inside a train article (containment, "
-                "among articles sharing a paragraph)",
-                f"{audit.get('max_eval_in_train_containment', 0.0):.3f}",
-            )
-        )
-        rows.append(
-            (
-                f"eval articles ≥ {contained:g} contained in a train article",
-                f"{audit.get('eval_contained_in_train', 0):,}",
-            )
+    if card.license_name:
+        link = f": <{card.license_link}>" if card.license_link else ""
+        return (
+            head + f"`{card.license_name}`{link}. The articles' own copyright stays with their "
+            "publishers.\n"
         )
     return (
-        "## Train/eval leakage\n\n" + markdown_table(["", ""], rows) + "\n\n"
-        "An article whose shingles are at least 80 % contained in another (a wire story and a "
-        "longer version that carries it) is kept in the same split as that one, like the "
-        "members of a near-duplicate cluster.\n"
+        head + "**No license was given** (`license: other` without a name): ask whoever "
+        "published the dataset before using it. Its builder can set `license`, or "
+        "`license_name` and `license_link`, in corpuskit.toml and run `corpuskit card`.\n"
     )
+
+
+def _citation(config: BuildConfig) -> str:
+    citation = config.card.citation
+    if not citation:
+        return "## Citation\n\nNo citation was given.\n"
+    return f"## Citation\n\n```bibtex\n{citation.strip()}\n```\n"

@@ -11,7 +11,6 @@ import os
 import platform
 import posixpath
 import time
-from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import pyarrow.parquet as pq
 from corpuskit.config import BuildConfig
 from corpuskit.errors import ConfigError
 from corpuskit.layout import DATA_DIR, MANIFEST
-from corpuskit.output.writer import SplitFiles, checksums, sha256_file
+from corpuskit.output.writer import Shards, checksums, sha256_file
 from corpuskit.plan import Plan
 from corpuskit.report import BuildReport
 from corpuskit.sources import SourceStats
@@ -93,7 +92,7 @@ def write_manifest(
     config: BuildConfig,
     report: BuildReport,
     stats: SourceStats,
-    split_files: Sequence[SplitFiles],
+    shards: Shards,
     plan: Plan,
 ) -> None:
     """Write ``folder/corpuskit.json``; every other file of the artifact must exist already
@@ -121,7 +120,10 @@ def write_manifest(
             "clusters": report.clusters,
             "audit": report.audit,
         },
-        "splits": {s.name: s.num_examples for s in split_files},
+        "splits": {s.name: s.num_examples for s in shards.splits},
+        # what the card is made of, so `corpuskit card` can write it again
+        "report": report.card_json(),
+        "shards": shards.to_json(),
         "files": checksums(folder),
     }
     if config.previous:

@@ -358,6 +358,34 @@ def staging(
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def updating(out: Path, wait: bool = False) -> Iterator[Path]:
+    """Yield a fresh temporary folder inside the artifact ``out``; on normal exit each
+    entry put into it replaces the entry of that name in ``out``, all in one swap (the
+    in-place protocol of :func:`_swap_in_place`: a crash is rolled back or forward by the
+    next build or update). Holds the folder's lock throughout.
+
+    Raises ``OutputError`` when another build holds ``out`` (unless ``wait``) or the
+    folder cannot be written.
+    """
+    target = resolve(out)
+    with lock.hold(target.lock_file, str(target.given), wait):
+        remove_stale(target.path)
+        tmp = target.path / f"{TMP_MARK}{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            tmp.mkdir()
+        except OSError as exc:
+            raise OutputError(f"cannot write in {target.path}: {exc.strerror}") from exc
+        try:
+            yield tmp
+            names = {p.name for p in tmp.iterdir()}
+            if names:
+                _swap_in_place(tmp, target.path, names)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _swap(tmp: Path, out: Path) -> None:
     """Two renames. Signals wait for both; an error between them puts the previous
     artifact back, so ``out`` is never left missing. A folder that turns out not to be
@@ -394,8 +422,9 @@ def _swap(tmp: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _swap_in_place(tmp: Path, out: Path) -> None:
-    """Swap ``out``'s entries for ``tmp``'s (``tmp`` is inside ``out``).
+def _swap_in_place(tmp: Path, out: Path, names: set[str] | None = None) -> None:
+    """Swap ``out``'s entries for ``tmp``'s (``tmp`` is inside ``out``); with ``names``,
+    only the entries of those names (the others stay as they are).
 
     Move the old entries aside into ``.corpuskit-old-PID``; rename ``tmp`` to
     ``.corpuskit-new-PID`` (the commit point); move its entries in; remove the old ones.
@@ -411,7 +440,9 @@ def _swap_in_place(tmp: Path, out: Path) -> None:
         old.mkdir()
         try:
             for entry in sorted(out.iterdir()):
-                if not entry.name.startswith(WORK_PREFIX):
+                if not entry.name.startswith(WORK_PREFIX) and (
+                    names is None or entry.name in names
+                ):
                     entry.rename(old / entry.name)
             tmp.rename(new)  # the commit point
         except BaseException:

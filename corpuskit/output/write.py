@@ -52,7 +52,7 @@ def write_splits(
     dups = ShardWriter(
         tmp, DUPLICATES_DIR, "duplicates", schema.DUPLICATE_SCHEMA, config.shard_bytes
     )
-    languages: Counter[str] = Counter()
+    languages: dict[str, Counter[str]] = {s: Counter() for s in SPLITS}
     sources: Counter[str] = Counter()
     for table in spill.sorted_batches():
         seqs = table.column("_seq").to_numpy()
@@ -68,7 +68,7 @@ def write_splits(
                 plan.target_ids(seqs[mask]),
             )
             writers[split].write_table(kept)
-            languages.update(kept.column("language").to_pylist())
+            languages[split].update(kept.column("language").to_pylist())
             sources.update(kept.column("source_id").to_pylist())
         mask = codes == DROPPED
         if mask.any():
@@ -91,6 +91,12 @@ def write_splits(
     files = [writers[s].close() for s in (TRAIN, EVAL)]
     report.kept = sum(f.num_examples for f in files)
     report.splits = {f.name: f.num_examples for f in files}
-    report.languages = dict(languages.most_common())
-    report.sources = dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0])))
+    report.languages = _ranked(sum(languages.values(), Counter()))
+    report.languages_by_split = {s: _ranked(languages[s]) for s in (TRAIN, EVAL)}
+    report.sources = _ranked(sources)
     return files, dups.close()
+
+
+def _ranked(counts: Counter[str]) -> dict[str, int]:
+    """Most first; ties by name, so the order never depends on the input order."""
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

@@ -8,6 +8,7 @@ temporary names and renamed by ``close()``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,36 @@ class SplitFiles:
     num_examples: int
     num_bytes: int  # in-memory Arrow size, as `datasets` records it
     download_size: int  # bytes on disk
+
+
+@dataclass(frozen=True)
+class Shards:
+    """Every Parquet config's files: the kept splits, the rejects and the duplicates."""
+
+    splits: tuple[SplitFiles, ...]
+    rejects: SplitFiles
+    duplicates: SplitFiles
+
+    def to_json(self) -> dict[str, Any]:
+        """For the manifest (``shards``), so the card can be written again from it."""
+        return {
+            "splits": [dataclasses.asdict(s) for s in self.splits],
+            "rejects": dataclasses.asdict(self.rejects),
+            "duplicates": dataclasses.asdict(self.duplicates),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Shards:
+        """The inverse of :meth:`to_json`; raises ``KeyError``/``TypeError`` on another shape."""
+
+        def files(d: Mapping[str, Any]) -> SplitFiles:
+            return SplitFiles(**{**d, "files": tuple(d["files"])})
+
+        return cls(
+            tuple(files(s) for s in data["splits"]),
+            files(data["rejects"]),
+            files(data["duplicates"]),
+        )
 
 
 class ShardWriter:
