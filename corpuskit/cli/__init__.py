@@ -514,6 +514,7 @@ def verify(path: Path) -> None:
 # Command groups in modules of their own, registered here (after main exists).
 from corpuskit.cli.cache import cache, cache_folder  # noqa: E402
 from corpuskit.cli.explore import diff, inspect  # noqa: E402
+from corpuskit.cli.push import push  # noqa: E402
 from corpuskit.cli.settings import init  # noqa: E402
 from corpuskit.cli.validate import make_validate  # noqa: E402
 
@@ -523,3 +524,4 @@ main.add_command(inspect)
 main.add_command(init)
 main.add_command(make_validate(build))
 main.add_command(diff)
+main.add_command(push)
