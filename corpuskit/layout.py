@@ -5,6 +5,7 @@ is written once. An artifact built into ``OUT`` holds::
 
     OUT/README.md                      the dataset card (CARD)
     OUT/corpuskit.json                 the manifest (MANIFEST): config, counts, checksums
+    OUT/croissant.json                 Croissant metadata for ML tools (CROISSANT)
     OUT/data/{train,eval}-NNNNN-of-NNNNN.parquet      kept articles (DATA_DIR)
     OUT/rejects/rejects-NNNNN-of-NNNNN.parquet         rejected records (REJECTS_DIR)
     OUT/duplicates/duplicates-NNNNN-of-NNNNN.parquet   dropped copies (DUPLICATES_DIR)
@@ -16,6 +17,7 @@ from __future__ import annotations
 MANIFEST = "corpuskit.json"
 #: The dataset card (Hugging Face reads its YAML header).
 CARD = "README.md"
+CROISSANT = "croissant.json"
 #: The folders of the three Parquet configs, each named like its config's files.
 DATA_DIR = "data"
 REJECTS_DIR = "rejects"
