@@ -6,6 +6,7 @@ is written once. An artifact built into ``OUT`` holds::
     OUT/README.md                      the dataset card (CARD)
     OUT/corpuskit.json                 the manifest (MANIFEST): config, counts, checksums
     OUT/languages.svg                  the card's chart of articles per language (CHART)
+    OUT/croissant.json                 Croissant metadata for ML tools (CROISSANT)
     OUT/data/{train,eval}-NNNNN-of-NNNNN.parquet      kept articles (DATA_DIR)
     OUT/rejects/rejects-NNNNN-of-NNNNN.parquet         rejected records (REJECTS_DIR)
     OUT/duplicates/duplicates-NNNNN-of-NNNNN.parquet   dropped copies (DUPLICATES_DIR)
@@ -19,6 +20,8 @@ MANIFEST = "corpuskit.json"
 CARD = "README.md"
 #: The card's chart: articles per language in each split.
 CHART = "languages.svg"
+#: Croissant (MLCommons) metadata: the same schema, for ML tools; the Hub serves it too.
+CROISSANT = "croissant.json"
 #: The folders of the three Parquet configs, each named like its config's files.
 DATA_DIR = "data"
 REJECTS_DIR = "rejects"

@@ -3,6 +3,7 @@
 ``staging.py`` (build into a temporary folder, swap it in, one build per folder via
 ``lock.py``), ``spill.py`` (kept rows on disk until the split is known), ``write.py``
 (the write stage), ``writer.py`` (Parquet shards and checksums), ``card.py`` (the dataset
-card), ``manifest.py`` (``corpuskit.json``, and pins from ``--previous``), ``verify.py``
-(``corpuskit verify``). File and folder names come from :mod:`corpuskit.layout`.
+card), ``croissant.py`` (``croissant.json``, the Croissant metadata), ``manifest.py``
+(``corpuskit.json``, and pins from ``--previous``), ``verify.py`` (``corpuskit verify``).
+File and folder names come from :mod:`corpuskit.layout`.
 """
