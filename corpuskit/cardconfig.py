@@ -59,6 +59,11 @@ class CardConfig:
     homepage: str | None = _opt(None, "A URL where the dataset (or its sources) is described.")
     citation: str | None = _opt(None, "How to cite the dataset (BibTeX), shown in the card.")
     tags: tuple[str, ...] = _opt((), "Tags for the Hub, besides 'corpuskit' and 'news'.")
+    language_configs: int = _opt(
+        100,
+        "Declare a config per language with at least this many articles "
+        '(load_dataset(path, "uk")); 0: none.',
+    )
     repo_id: str | None = _opt(
         None,
         "The Hub repository it will be published as (user/name): the card then shows how "
@@ -92,6 +97,10 @@ class CardConfig:
             raise ConfigError(
                 f"--repo-id {self.repo_id!r} is not a Hub repository id: expected "
                 "namespace/name, e.g. my-org/news-2026"
+            )
+        if self.language_configs < 0:
+            raise ConfigError(
+                f"--language-configs must be 0 (none) or more, got {self.language_configs}"
             )
         for name in ("pretty_name", "description", "homepage", "citation", "license_link"):
             value = getattr(self, name)

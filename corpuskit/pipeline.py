@@ -26,7 +26,7 @@ from corpuskit.config import BuildConfig
 from corpuskit.errors import CorpuskitError
 from corpuskit.executors import make_executor
 from corpuskit.layout import WORK_DIR
-from corpuskit.output.documents import folder_name, write_documents
+from corpuskit.output.documents import write_documents
 from corpuskit.output.manifest import read_pins, write_manifest
 from corpuskit.output.spill import Spill, SpillPart, spill_schema, write_part
 from corpuskit.output.staging import staging
@@ -89,8 +89,8 @@ def build(
             raise NothingKept(report)
         shutil.rmtree(tmp / WORK_DIR, ignore_errors=True)
         shards = Shards(tuple(split_files), reject_files, dup_files)
-        write_documents(tmp, config, report, shards, folder_name(out))
-        write_manifest(tmp, config, report, stats, shards, plan)
+        digests = write_documents(tmp, config, report, shards)
+        write_manifest(tmp, config, report, stats, shards, plan, known=digests)
     report.timings["total"] = time.perf_counter() - t0
     return report
 

@@ -221,6 +221,33 @@ class BuildReport:
         data["warnings"] = self.warnings()
         return data
 
+    def _language_table(self, rows: int = 8) -> list[str]:
+        """Kept articles by language (the most first) and split, as aligned text."""
+        splits = list(self.splits) or ["kept"]
+        by_split = self.languages_by_split or {"kept": self.languages}
+        shown = list(self.languages.items())[:rows]
+        table = [["language", *splits, "all"]]
+        for lang, n in shown:
+            table.append(
+                [lang, *(f"{by_split.get(s, {}).get(lang, 0):,}" for s in splits), f"{n:,}"]
+            )
+        more = len(self.languages) - len(shown)
+        if more > 0:
+            rest = sum(n for _, n in list(self.languages.items())[rows:])
+            per = [
+                sum(by_split.get(s, {}).get(lang, 0) for lang in list(self.languages)[rows:])
+                for s in splits
+            ]
+            table.append([f"+{more} more", *(f"{v:,}" for v in per), f"{rest:,}"])
+        table.append(["all", *(f"{self.splits.get(s, 0):,}" for s in splits), f"{self.kept:,}"])
+        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+        return [
+            "  "
+            + row[0].ljust(widths[0])
+            + "".join("  " + cell.rjust(w) for cell, w in zip(row[1:], widths[1:], strict=True))
+            for row in table
+        ]
+
     def card_json(self) -> dict[str, Any]:
         """What the card, its chart and croissant.json are made from: every field that
         the same inputs and settings always give (no timings, paths, cache figures).
@@ -280,20 +307,31 @@ class BuildReport:
         return f"e.g. {example}" if example else "see the rejects config"
 
     def summary(self) -> str:
-        """A few lines a person reads after a build (the CLI prints them)."""
+        """What a person reads after a build (the CLI prints it): the accounting, a table
+        of kept articles by language and split, rejects by reason, time per stage."""
         report = self
         rejected = sum(report.rejected.values())
+        t = report.timings
         lines = [
-            f"Built {report.out}  ({report.timings.get('total', 0):.1f} s)",
+            f"Built {report.out}  ({t.get('total', 0):.1f} s)",
             f"  read {report.read:,} = kept {report.kept:,} + duplicates {report.duplicates:,} "
             f"(exact {report.exact_duplicates:,}, near {report.near_duplicates:,}) "
             f"+ rejected {rejected:,}",
-            "  splits: " + ", ".join(f"{k} {v:,}" for k, v in report.splits.items()),
-            "  languages: "
-            + (", ".join(f"{k} {v:,}" for k, v in list(report.languages.items())[:8]) or "none"),
+            "",
+            *self._language_table(),
+            "",
         ]
         if report.rejected:
             lines.append("  rejected: " + report.rejects_by_count())
+        stages = [
+            ("read + map", t.get("map")),
+            ("global", t.get("global")),
+            ("write", t.get("write")),
+        ]
+        if any(v is not None for _, v in stages):
+            lines.append(
+                "  time: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages if v is not None)
+            )
         if report.files_skipped:
             lines.append(
                 "  skipped files: "

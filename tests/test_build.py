@@ -259,20 +259,21 @@ def test_readable_metadata_leaves_no_not_understood_line(built: tuple[Path, obje
     assert "Metadata not understood" not in (out / "README.md").read_text()
 
 
-def _card_code(out: Path) -> str:
-    """Every ```python block of the card, concatenated."""
+def card_code_blocks(out: Path) -> list[str]:
+    """Every ```python block of the card."""
     text = (out / "README.md").read_text(encoding="utf-8")
-    return "\n".join(
+    return [
         block.split("\n", 1)[1]
         for block in text.split("```python")[1:]
         for block in [block.split("```", 1)[0]]
-    )
+    ]
 
 
-def _run_card_code(out: Path, name: str, tmp_path: Path) -> list[str]:
-    """Run the card's code as a user would, with the artifact's path for its Hub id; return
-    the configs its load_dataset lines loaded."""
-    code = _card_code(out).replace(f'load_dataset("{name}"', f"load_dataset({str(out)!r}")
+def run_card_code(out: Path, tmp_path: Path) -> list[str]:
+    """Run the card's local loading code as a user would, from the folder that holds the
+    artifact; return the configs its load_dataset lines loaded. (The Hub block, shown
+    when --repo-id is set, is the same code with the repository id: see test_card.py.)"""
+    code = card_code_blocks(out)[0]
     code += "\nprint(sorted(k for k, v in dict(globals()).items() if type(v).__name__ == "
     code += "'DatasetDict'))\n"
     env = {**os.environ, "HF_DATASETS_CACHE": str(tmp_path / "hf-cache")}
@@ -281,6 +282,7 @@ def _run_card_code(out: Path, name: str, tmp_path: Path) -> list[str]:
         capture_output=True,
         text=True,
         env=env,
+        cwd=out.parent,
         timeout=300,
         check=False,
     )
@@ -290,7 +292,7 @@ def _run_card_code(out: Path, name: str, tmp_path: Path) -> list[str]:
 
 def test_every_load_line_of_the_card_runs(built: tuple[Path, object], tmp_path: Path) -> None:
     out, _ = built
-    assert _run_card_code(out, "news", tmp_path) == ["ds", "dups", "rejects"]
+    assert run_card_code(out, tmp_path) == ["ds", "dups", "rejects"]
 
 
 def test_a_card_without_rejects_or_copies_shows_only_lines_that_run(
@@ -300,7 +302,7 @@ def test_a_card_without_rejects_or_copies_shows_only_lines_that_run(
     out = tmp_path / "out"
     report = build([corpus], out, BuildConfig(name="clean", min_chars=50))
     assert (report.duplicates, report.rejected) == (0, {})
-    assert _run_card_code(out, "clean", tmp_path) == ["ds"]
+    assert run_card_code(out, tmp_path) == ["ds"]
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "The `rejects` config is absent: no record was rejected." in card
     assert "config_name: rejects" not in card and "config_name: duplicates" not in card

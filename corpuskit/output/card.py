@@ -74,6 +74,42 @@ def _data_files(splits: Sequence[SplitFiles], folder: str) -> list[dict[str, str
     return [{"split": s.name, "path": f"{folder}/{s.name}-*"} for s in splits]
 
 
+def language_configs(config: BuildConfig, report: BuildReport) -> list[str]:
+    """The languages that get a config of their own: at least ``language_configs``
+    articles, not ``und``; the most articles first (ties by code)."""
+    least = config.card.language_configs
+    if least <= 0:
+        return []
+    return [lang for lang, n in report.languages.items() if n >= least and lang != "und"]
+
+
+def _language_config(
+    lang: str, splits: Sequence[SplitFiles], by_split: Mapping[str, Mapping[str, int]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A per-language config: the default config's files, filtered on ``language``
+    (``datasets``' Parquet builder takes ``filters`` from the card's config entry and
+    pushes them into its scan), and its dataset_info. A split without that language is
+    left out: ``datasets`` checks every declared split's ``num_examples``."""
+    present = [s for s in splits if by_split.get(s.name, {}).get(lang)]
+    entry = {
+        "config_name": lang,
+        "data_files": _data_files(present, DATA_DIR),
+        "filters": [["language", "==", lang]],
+    }
+    counts = {s.name: by_split[s.name][lang] for s in present}
+    info = {
+        "config_name": lang,
+        "features": schema.features_yaml(schema.RECORD_FIELDS),
+        "splits": [
+            {"name": s.name, "num_bytes": s.num_bytes_by[lang], "num_examples": counts[s.name]}
+            for s in present
+        ],
+        "download_size": sum(s.download_size for s in present),
+        "dataset_size": sum(s.num_bytes_by[lang] for s in present),
+    }
+    return entry, info
+
+
 def _field_rows(fields: tuple[schema.Field, ...]) -> list[tuple[str, str, str]]:
     return [
         (f"`{f.name}`", f"{f.dtype}{', nullable' if f.nullable else ''}", f.doc) for f in fields
@@ -94,12 +130,19 @@ def metadata(config: BuildConfig, report: BuildReport, shards: Shards) -> dict[s
     ]
     declared = [d for d in declared if d[3]]
     configs: list[dict[str, Any]] = []
-    for name, _, folder, parts in declared:
+    infos: list[dict[str, Any]] = []
+    for name, fields, folder, parts in declared:
         entry: dict[str, Any] = {"config_name": name}
         if name == "default":
             entry["default"] = True
         entry["data_files"] = _data_files(parts, folder)
         configs.append(entry)
+        infos.append(_info(name, fields, parts))
+        if name == "default":
+            for lang in language_configs(config, report):
+                entry, info = _language_config(lang, parts, report.languages_by_split)
+                configs.append(entry)
+                infos.append(info)
     meta: dict[str, Any] = {
         "pretty_name": card.pretty_name or config.name,
         "license": card.license,
@@ -116,7 +159,7 @@ def metadata(config: BuildConfig, report: BuildReport, shards: Shards) -> dict[s
             "task_categories": ["text-generation"],
             "tags": list(dict.fromkeys(("corpuskit", "news", *card.tags))),
             "configs": configs,
-            "dataset_info": [_info(name, fields, parts) for name, fields, _, parts in declared],
+            "dataset_info": infos,
         }
     )
     return meta
@@ -126,17 +169,16 @@ def render(
     config: BuildConfig,
     report: BuildReport,
     shards: Shards,
-    folder_name: str,
     example: Mapping[str, Any] | None,
 ) -> str:
-    """The whole README.md. ``folder_name`` is the artifact folder's name (its loading
-    path); ``example`` the first row of the train split (None if it has none)."""
+    """The whole README.md; ``example`` is the first row of the train split (None if it
+    has none)."""
     meta = metadata(config, report, shards)
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
     card = config.card
     title = card.pretty_name or config.name
     parts = [f"---\n{front}---\n", f"# {title}\n", _description(config, report)]
-    parts.append(how_to_load(folder_name, card.repo_id, shards))
+    parts.append(how_to_load(config.name, card.repo_id, shards, language_configs(config, report)))
     parts.append(_structure(example))
     parts.append(_splits_and_languages(config, report, shards))
     shown = list(report.sources.items())[:30]
@@ -166,6 +208,17 @@ def render(
     return "\n".join(parts)
 
 
+def summary(report: BuildReport) -> str:
+    """One paragraph on what the artifact holds and how it was made."""
+    return (
+        f"{report.kept:,} articles in {len(report.languages)} language(s) from "
+        f"{len(report.sources)} source(s), made with corpuskit from {report.read:,} input "
+        "records: validated, cleaned of site furniture, language-tagged with langdetect, "
+        "de-duplicated (exact and near copies), and split into train and eval so that no "
+        "near-copy of an eval article is in train."
+    )
+
+
 def _description(config: BuildConfig, report: BuildReport) -> str:
     card = config.card
     given = (
@@ -174,26 +227,33 @@ def _description(config: BuildConfig, report: BuildReport) -> str:
         else "*No description was given: its builder can add one with `description` in "
         "corpuskit.toml (or `--description`) and `corpuskit card`.*\n"
     )
-    made = (
-        f"\n{report.kept:,} articles in {len(report.languages)} language(s) from "
-        f"{len(report.sources)} source(s), made with corpuskit from {report.read:,} input "
-        "records: validated, cleaned of site furniture, language-tagged with langdetect, "
-        "de-duplicated (exact and near copies), and split into train and eval so that no "
-        "near-copy of an eval article is in train.\n"
-    )
+    made = "\n" + summary(report) + "\n"
     home = f"\nHomepage: <{card.homepage}>\n" if card.homepage else ""
     return given + made + home
 
 
-def how_to_load(folder_name: str, repo_id: str | None, shards: Shards) -> str:
+def how_to_load(
+    name: str, repo_id: str | None, shards: Shards, languages: Sequence[str] = ()
+) -> str:
     """The card's loading code: one line per config the artifact declares, so every line
     runs. A config with no rows is not declared (``datasets`` 5.2 cannot load a split with
     no examples: "Instruction ... corresponds to no data"); the text says why it is absent.
 
     The local path starts with "./": a bare name such as ``"news"`` is also a Hub id, and
     ``load_dataset`` may then load a cached or remote dataset of that name instead."""
-    path = f"./{folder_name}"
+    path = f"./{name}"
     configs: list[tuple[str, str | None, str]] = [("ds", None, "train and eval")]
+    if languages:
+        shown = ", ".join(languages[:LANGUAGE_CONFIGS_SHOWN])
+        more = len(languages) - LANGUAGE_CONFIGS_SHOWN
+        configs.append(
+            (
+                "one_language",
+                languages[0],
+                f"one language's articles (configs: {shown}"
+                + (f" and {more} more)" if more > 0 else ")"),
+            )
+        )
     absent = []
     for var, config_name, files, what in (
         ("rejects", "rejects", shards.rejects, "what was rejected, and why"),
@@ -217,9 +277,9 @@ def how_to_load(folder_name: str, repo_id: str | None, shards: Shards) -> str:
         )
 
     text = (
-        "## How to load\n\nFrom the folder that holds this artifact (the path starts with "
-        "`./` so that it can never be taken for a dataset of the same name on the Hub or "
-        "in the `datasets` cache):\n\n" + block(path)
+        f"## How to load\n\nFrom the folder that holds this artifact's folder `{name}` (the "
+        "path starts with `./` so that it can never be taken for a dataset of the same name "
+        "on the Hub or in the `datasets` cache):\n\n" + block(path)
     )
     if repo_id:
         text += f"\nFrom the Hub, once published as `{repo_id}`:\n\n" + block(repo_id)
@@ -249,6 +309,8 @@ def _structure(example: Mapping[str, Any] | None) -> str:
     return text
 
 
+#: Language configs named in the loading code's comment (all are in the YAML).
+LANGUAGE_CONFIGS_SHOWN = 6
 #: Characters of the example's text shown in the card.
 EXAMPLE_CHARS = 400
 

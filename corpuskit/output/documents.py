@@ -1,5 +1,5 @@
-"""The artifact's documents: the card (README.md) and its chart, written by the build and
-written again by ``corpuskit card DIR``.
+"""The artifact's documents: the card (README.md), its chart and croissant.json, written
+by the build and written again by ``corpuskit card DIR``.
 
 A build writes them from its report (:func:`write_documents`). The manifest keeps what
 they are made of (the settings, the report's deterministic part as ``report``, the shard
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -20,17 +19,18 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from corpuskit import schema
 from corpuskit.cardconfig import CardConfig
 from corpuskit.config import BuildConfig
 from corpuskit.errors import ConfigError, OutputError
-from corpuskit.layout import CARD, CHART, MANIFEST
-from corpuskit.output import card
+from corpuskit.layout import CARD, CHART, CROISSANT, MANIFEST
+from corpuskit.output import card, croissant
 from corpuskit.output.chart import languages_chart
 from corpuskit.output.writer import Shards, sha256_file
 from corpuskit.report import BuildReport
 
 #: The files :func:`rewrite` replaces (with the manifest, which lists their checksums).
-DOCUMENTS = (CARD, CHART)
+DOCUMENTS = (CARD, CHART, CROISSANT)
 
 
 def write_documents(
@@ -38,26 +38,50 @@ def write_documents(
     config: BuildConfig,
     report: BuildReport,
     shards: Shards,
-    folder_name: str,
     data: Path | None = None,
-) -> None:
-    """Write the chart and the card into ``dest``. ``folder_name``: the artifact's name on
-    disk, which the card's loading code uses; ``data``: the folder holding the Parquet
-    files (default ``dest``), whose first train row the card shows."""
+    sha256: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Write the chart, the card and croissant.json into ``dest``.
+
+    ``data``: the folder holding the Parquet files (default ``dest``), whose first train
+    row the card shows; ``sha256``: their checksums by relative path, if known (else
+    computed). Returns the Parquet files' checksums, so the manifest need not hash them
+    again."""
+    data = data or dest
+    parquet = [path for files in shards.all() for path in files.files]
+    known = dict(sha256 or {})
+    digests = {path: known.get(path) or sha256_file(data / path) for path in parquet}
     if report.languages_by_split:
         languages_chart(report.languages_by_split, dest / CHART)
-    example = example_row(data or dest, shards)
-    text = card.render(config, report, shards, folder_name or config.name, example)
+    example = example_row(data, shards)
+    text = card.render(config, report, shards, example)
     (dest / CARD).write_text(text, encoding="utf-8")
+    (dest / CROISSANT).write_text(_croissant(config, report, shards, digests), encoding="utf-8")
+    return digests
 
 
-def folder_name(out: str | os.PathLike[str]) -> str:
-    """The artifact folder's name as the user wrote it (the last part of a path or URL;
-    for "." and "..", the real folder's)."""
-    text = os.fspath(out).rstrip("/")
-    if "://" in text:
-        return text.rsplit("/", 1)[-1]
-    return Path(text).name if Path(text).name not in ("", ".", "..") else Path(text).resolve().name
+def _croissant(
+    config: BuildConfig, report: BuildReport, shards: Shards, sha256: Mapping[str, str]
+) -> str:
+    meta = config.card
+    hub = f"https://huggingface.co/datasets/{meta.repo_id}" if meta.repo_id else None
+    doc = croissant.document(
+        name=meta.pretty_name or config.name,
+        description=(meta.description or "").strip() or card.summary(report),
+        license=meta.license,
+        license_url=meta.license_link,
+        url=meta.homepage or hub,
+        citation=meta.citation.strip() if meta.citation else None,
+        version=None,
+        keywords=list(dict.fromkeys(("corpuskit", "news", *meta.tags))),
+        configs=[
+            ("default", schema.RECORD_FIELDS, shards.splits),
+            ("rejects", schema.REJECT_FIELDS, [shards.rejects]),
+            ("duplicates", schema.DUPLICATE_FIELDS, [shards.duplicates]),
+        ],
+        sha256=sha256,
+    )
+    return croissant.dumps(doc)
 
 
 def example_row(folder: Path, shards: Shards) -> dict[str, Any] | None:
@@ -128,7 +152,7 @@ def rewrite(
                 f"{manifest_path} has no record of what its card was made from ({exc}): it was "
                 "built by an older corpuskit; rebuild it to rewrite its card"
             ) from None
-        write_documents(tmp, config, report, shards, folder_name(folder), data=folder)
+        write_documents(tmp, config, report, shards, folder, manifest["files"])
         files = dict(manifest["files"])
         changed = []
         for name in DOCUMENTS:

@@ -94,6 +94,7 @@ def write_manifest(
     stats: SourceStats,
     shards: Shards,
     plan: Plan,
+    known: dict[str, str] | None = None,
 ) -> None:
     """Write ``folder/corpuskit.json``; every other file of the artifact must exist already
     (their checksums are part of it). ``built_at`` only when SOURCE_DATE_EPOCH is set, so
@@ -124,7 +125,7 @@ def write_manifest(
         # what the card is made of, so `corpuskit card` can write it again
         "report": report.card_json(),
         "shards": shards.to_json(),
-        "files": checksums(folder),
+        "files": checksums(folder, known=known),
     }
     if config.previous:
         manifest["previous"] = {

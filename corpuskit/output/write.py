@@ -47,7 +47,8 @@ def write_splits(
     config, as the plan says; fills the report's kept, split, language and source counts.
     Returns (train and eval files, duplicates files)."""
     writers = {
-        s: ShardWriter(tmp, DATA_DIR, s, schema.RECORD_SCHEMA, config.shard_bytes) for s in SPLITS
+        s: ShardWriter(tmp, DATA_DIR, s, schema.RECORD_SCHEMA, config.shard_bytes, "language")
+        for s in SPLITS
     }
     dups = ShardWriter(
         tmp, DUPLICATES_DIR, "duplicates", schema.DUPLICATE_SCHEMA, config.shard_bytes

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pa_ds
 import pyarrow.parquet as pq
 
 ROW_GROUP_ROWS = 1000
@@ -40,6 +42,9 @@ class SplitFiles:
     num_examples: int
     num_bytes: int  # in-memory Arrow size, as `datasets` records it
     download_size: int  # bytes on disk
+    # value of the writer's ``measure_by`` column -> in-memory Arrow size of its rows, as
+    # `datasets` records it when it loads only those rows (a per-language config)
+    num_bytes_by: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,10 @@ class Shards:
     splits: tuple[SplitFiles, ...]
     rejects: SplitFiles
     duplicates: SplitFiles
+
+    def all(self) -> tuple[SplitFiles, ...]:
+        """The kept splits, then the rejects, then the duplicates."""
+        return (*self.splits, self.rejects, self.duplicates)
 
     def to_json(self) -> dict[str, Any]:
         """For the manifest (``shards``), so the card can be written again from it."""
@@ -80,7 +89,16 @@ class ShardWriter:
     build with ``--jobs 8`` byte-identical to one with ``--jobs 1``.
     """
 
-    def __init__(self, root: Path, folder: str, split: str, schema: pa.Schema, shard_bytes: int):
+    def __init__(
+        self,
+        root: Path,
+        folder: str,
+        split: str,
+        schema: pa.Schema,
+        shard_bytes: int,
+        measure_by: str | None = None,
+    ):
+        self.measure_by = measure_by
         self.root = root
         self.folder = folder
         self.split = split
@@ -160,20 +178,36 @@ class ShardWriter:
         n = len(self._tmp_paths)
         files: list[str] = []
         num_bytes = download = 0
+        by: dict[str, int] = {}
         for i, tmp in enumerate(self._tmp_paths):
             final = self.root / self.folder / f"{self.split}-{i:05d}-of-{n:05d}.parquet"
             tmp.rename(final)
             files.append(final.relative_to(self.root).as_posix())
             download += final.stat().st_size
-            num_bytes += arrow_nbytes(final)
-        return SplitFiles(self.split, tuple(files), self.num_examples, num_bytes, download)
+            num_bytes += arrow_nbytes(final, self.measure_by, by)
+        by = dict(sorted(by.items()))
+        return SplitFiles(self.split, tuple(files), self.num_examples, num_bytes, download, by)
 
 
-def arrow_nbytes(path: Path) -> int:
+def arrow_nbytes(path: Path, by: str | None = None, into: dict[str, int] | None = None) -> int:
     """In-memory Arrow size of a Parquet file as `datasets` records it, one row group at a
-    time so that measuring a 256 MB shard never holds more than one row group."""
+    time so that measuring a 256 MB shard never holds more than one row group.
+
+    With ``by`` (a string column), also adds to ``into`` the size of each value's rows
+    alone, as `datasets` measures a config that filters on that column."""
     pf = pq.ParquetFile(path)
-    return sum(pf.read_row_group(i).nbytes for i in range(pf.num_row_groups))
+    total = 0
+    for i in range(pf.num_row_groups):
+        group = pf.read_row_group(i)
+        total += group.nbytes
+        if by is not None and into is not None:
+            # Filtered by a dataset scan, as `datasets` reads a filtered config: its output
+            # has no validity buffer where a column has no nulls (Table.filter keeps one).
+            scan = pa_ds.dataset(group)
+            for value in pc.unique(group.column(by)).to_pylist():
+                rows = scan.to_table(filter=pc.field(by) == value)
+                into[value] = into.get(value, 0) + rows.nbytes
+    return total
 
 
 def sha256_file(path: Path) -> str:
@@ -184,11 +218,15 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def checksums(root: Path, exclude: Sequence[str] = ()) -> dict[str, str]:
-    """sha256 of every file in the artifact, by POSIX relative path, sorted."""
+def checksums(
+    root: Path, exclude: Sequence[str] = (), known: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """sha256 of every file in the artifact, by POSIX relative path, sorted; ``known``
+    gives those already computed (by relative path)."""
     out: dict[str, str] = {}
+    known = known or {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
         if rel not in exclude:
-            out[rel] = sha256_file(path)
+            out[rel] = known.get(rel) or sha256_file(path)
     return out
