@@ -29,6 +29,7 @@ from corpuskit.layout import MANIFEST
 from corpuskit.storage import is_url
 
 __all__ = [
+    "ALL_FIELDS",
     "CLEAN_STEPS",
     "GROUP_BY_FIELDS",
     "META_KEYS",
@@ -56,7 +57,9 @@ EXECUTORS = ("local", "ray")
 GROUP_BY_FIELDS = ("source_id", "url", "title", "language")
 ON_BAD_FILE = ("skip", "error")
 #: The meta keys RawRecord.meta may hold, in the order of the SourceConfig fields.
-META_KEYS = ("title", "url", "published", "source")
+META_KEYS = ("title", "url", "published", "source", "id", "language")
+#: ``--keep-fields`` value that puts every other input field into ``metadata`` (the default).
+ALL_FIELDS = "*"
 #: Source-id rules that are not regular expressions (see corpuskit.sourceid).
 SOURCE_ID_KEYWORDS = ("stem", "parent", "top")
 CLEAN_STEPS: tuple[str, ...] = (
@@ -137,10 +140,25 @@ class SourceConfig:
     source_field: str | None = _opt("source", "Field holding a source id; wins over --source-id.")
     max_record_bytes: int = 10_000_000
     on_bad_file: str = _opt("skip", "A file that cannot be read at all: reject it, or stop.")
+    id_field: str | None = _opt(
+        "id", "Field holding the input's own record id (column source_record_id); '' for none."
+    )
+    keep_fields: tuple[str, ...] | None = _opt(
+        None,
+        "Input fields kept in the metadata column (JSON), comma-separated; '*': every field "
+        "not used otherwise; '': none.",
+    )
+    language_field: str | None = _opt(
+        None, "Field holding the language label; the detector only checks it (and fills gaps)."
+    )
 
     def __post_init__(self) -> None:
         if not self.text_field:
             raise ConfigError("--text-field must not be empty")
+        keep = self.keep_fields
+        if isinstance(keep, str):  # "a,b" as the command line spells it
+            keep = None if keep == ALL_FIELDS else [k.strip() for k in keep.split(",") if k.strip()]
+        object.__setattr__(self, "keep_fields", None if keep is None else tuple(keep))
         if self.max_record_bytes < 1:
             raise ConfigError(f"max_record_bytes must be at least 1, got {self.max_record_bytes}")
         if self.on_bad_file not in ON_BAD_FILE:
@@ -150,7 +168,8 @@ class SourceConfig:
 
     def meta_fields(self) -> list[tuple[str, str]]:
         """(meta key, input field) for each configured metadata field."""
-        fields = (self.title_field, self.url_field, self.published_field, self.source_field)
+        fields = (self.title_field, self.url_field, self.published_field, self.source_field,
+                  self.id_field, self.language_field)  # fmt: skip
         return [(key, name) for key, name in zip(META_KEYS, fields, strict=True) if name]
 
 

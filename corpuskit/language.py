@@ -140,6 +140,54 @@ def tag(guesses: Sequence[Guess | None], threshold: float) -> list[tuple[str, fl
     return out
 
 
+# --- labels the input gives (--language-field) ---------------------------------------------
+
+#: ISO 639-2 codes (bibliographic and terminology) of langdetect's languages → ISO 639-1.
+_ISO_639_2 = {
+    "afr": "af", "ara": "ar", "ben": "bn", "bul": "bg", "cat": "ca", "ces": "cs", "cze": "cs",
+    "cym": "cy", "wel": "cy", "dan": "da", "deu": "de", "ger": "de", "ell": "el", "gre": "el",
+    "eng": "en", "est": "et", "fas": "fa", "per": "fa", "fin": "fi", "fra": "fr", "fre": "fr",
+    "guj": "gu", "heb": "he", "hin": "hi", "hrv": "hr", "hun": "hu", "ind": "id", "ita": "it",
+    "jpn": "ja", "kan": "kn", "kor": "ko", "lit": "lt", "lav": "lv", "mkd": "mk", "mac": "mk",
+    "mal": "ml", "mar": "mr", "nep": "ne", "nld": "nl", "dut": "nl", "nor": "no", "nob": "no",
+    "nno": "no", "pan": "pa", "pol": "pl", "por": "pt", "ron": "ro", "rum": "ro", "rus": "ru",
+    "slk": "sk", "slo": "sk", "slv": "sl", "som": "so", "sqi": "sq", "alb": "sq", "spa": "es",
+    "swa": "sw", "swe": "sv", "tam": "ta", "tel": "te", "tha": "th", "tgl": "tl", "tur": "tr",
+    "ukr": "uk", "urd": "ur", "vie": "vi", "zho": "zh", "chi": "zh",
+}  # fmt: skip
+#: BCP 47 codes that name no language.
+_NO_LANGUAGE = frozenset({"und", "mul", "mis", "zxx"})
+_HANT_REGIONS = frozenset({"tw", "hk", "mo"})
+
+
+def normalise_label(label: str | None) -> str | None:
+    """An input's language label as the artifact writes languages, or None when it names
+    none: lowercase ISO 639-1 (``en-US`` → ``en``, ``eng`` → ``en``), Chinese as
+    ``zh-Hans``/``zh-Hant`` by script or region (``zh-CN`` → ``zh-Hans``, ``zh_TW`` →
+    ``zh-Hant``; plain ``zh`` stays). Region and other subtags are dropped; a two- or
+    three-letter code corpuskit has no mapping for is kept, lowercased."""
+    if not label:
+        return None
+    parts = label.strip().replace("_", "-").lower().split("-")
+    primary = _ISO_639_2.get(parts[0], parts[0])
+    if not re.fullmatch(r"[a-z]{2,3}", primary) or primary in _NO_LANGUAGE:
+        return None
+    if primary != "zh":
+        return primary
+    subtags = set(parts[1:])
+    if "hant" in subtags or subtags & _HANT_REGIONS:
+        return "zh-Hant"
+    if "hans" in subtags or subtags & {"cn", "sg"}:
+        return "zh-Hans"
+    return "zh"
+
+
+def same_language(given: str, detected: str) -> bool:
+    """Whether a label and the detector's answer name one language (plain ``zh`` is
+    either Chinese)."""
+    return given == detected or (given == "zh" and detected.startswith("zh-"))
+
+
 # --- scripts: where the text's writing system settles the language ---------------------------
 
 # Letters of each script (Unicode blocks). Sources: the Unicode Standard's block chart.
@@ -203,12 +251,15 @@ EMITTED_CODES: frozenset[str] = frozenset(
 )
 
 
-def never_tagged(codes: Sequence[str]) -> list[str]:
+def never_tagged(codes: Sequence[str], labelled: bool = False) -> list[str]:
     """For each of ``codes`` (``--languages``) that no article can be tagged with, a
-    sentence saying so, with the nearest codes that can be (``nb`` → ``no``)."""
+    sentence saying so, with the nearest codes that can be (``nb`` → ``no``). None when
+    the articles are ``labelled`` (--language-field): a label can name any language."""
     import difflib
 
-    out = []
+    out: list[str] = []
+    if labelled:
+        return out
     for code in codes:
         if code in EMITTED_CODES:
             continue

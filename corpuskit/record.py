@@ -87,13 +87,18 @@ class RawRecord:
     """A record as a source yields it: text as decoded, metadata, provenance.
 
     ``meta`` holds the optional fields the schema knows (``title``, ``url``, ``published``,
-    ``source``) when the input had them.
+    ``source``, ``id``, ``language``) when the input had them. ``metadata`` is the input's
+    other fields as one JSON object (the output column of that name), and ``unread`` names
+    the output columns whose input value could not be read (set to null, or a value left
+    out of ``metadata``; counted as metadata not understood).
     """
 
     text: str
     provenance: Provenance
     meta: dict[str, Any] = field(default_factory=dict)
     encoding: str | None = None
+    metadata: str | None = None
+    unread: tuple[str, ...] = ()
 
 
 @dataclass
@@ -105,6 +110,7 @@ class Reject:
     provenance: Provenance
     text: str | None = None
     source_id: str | None = None
+    source_record_id: str | None = None
 
 
 @dataclass
@@ -128,6 +134,9 @@ class Document:
     # 8-byte keys of its long paragraphs. Unset when near-duplicate detection is off.
     num_shingles: int = 0
     paragraphs: bytes = b""
+    # The input's own record id and its other fields (JSON), as the output columns hold them.
+    source_record_id: str | None = None
+    metadata: str | None = None
 
 
 class Keys(NamedTuple):

@@ -119,6 +119,13 @@ class BuildReport:
     cache_problem: str | None = None
     # kind -> personal data the pii step found (corpuskit.clean.pii.KINDS order)
     pii: dict[str, int] = field(default_factory=dict)
+    # --language-field: records whose language is their label; records without a usable
+    # label (the detector's answer was used); "given -> detected" where the detector named
+    # another language (by count), and their total. Counted before duplicates are removed.
+    language_from_field: int = 0
+    language_fallbacks: int = 0
+    language_disagreements: dict[str, int] = field(default_factory=dict)
+    language_disagreements_total: int = 0
     # Seconds per map-stage step, summed over batches (reported as timings["map.STEP"]).
     _map_seconds: dict[str, float] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -181,6 +188,9 @@ class BuildReport:
         self.language_engine = result.language_engine
         self.from_cache += result.cached
         _add(self.pii, result.pii)
+        self.language_from_field += result.language_from_field
+        self.language_fallbacks += result.language_fallbacks
+        _add(self.language_disagreements, result.language_disagreements)
         self.cache_corrupt += result.cache_corrupt
         if result.cache_problem and not self.cache_problem:
             self.cache_problem = result.cache_problem
@@ -192,6 +202,10 @@ class BuildReport:
         self.files_skipped = dict(stats.files_skipped)
         self.meta_not_understood = dict(sorted(self.meta_not_understood.items()))
         self.language_corrections = dict(sorted(self.language_corrections.items()))
+        self.language_disagreements = dict(
+            sorted(self.language_disagreements.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+        self.language_disagreements_total = sum(self.language_disagreements.values())
         order = {kind: i for i, kind in enumerate(PII_KINDS)}
         self.pii = dict(sorted(self.pii.items(), key=lambda kv: order.get(kv[0], len(order))))
         self.timings["map"] = seconds
@@ -342,6 +356,8 @@ class BuildReport:
                 "  metadata not understood (set to null, articles kept): "
                 + ", ".join(f"{k} {v}" for k, v in report.meta_not_understood.items())
             )
+        if report.language_from_field or report.language_fallbacks:
+            lines.append("  " + report.language_field_summary())
         if report.pii:
             lines.append(
                 "  personal data found: " + ", ".join(f"{k} {v:,}" for k, v in report.pii.items())
@@ -362,6 +378,19 @@ class BuildReport:
             )
         lines.append(f"  load: datasets.load_dataset({str(report.out)!r})")
         return "\n".join(lines)
+
+    def language_field_summary(self) -> str:
+        """One line on the languages --language-field gave: how many, how many records had
+        no usable label, and where the detector disagreed (the five most frequent pairs)."""
+        top = list(self.language_disagreements.items())[:5]
+        shown = ", ".join(f"{k} {v:,}" for k, v in top)
+        more = ", ..." if len(self.language_disagreements) > len(top) else ""
+        return (
+            f"language from the input's label: {self.language_from_field:,} records; "
+            f"no usable label (detected instead): {self.language_fallbacks:,}; the detector "
+            f"disagreed: {self.language_disagreements_total:,}"
+            + (f" ({shown}{more})" if shown else "")
+        )
 
     def card_accounting(self) -> str:
         """The card's "What the build did" section: the accounting, rejects, cleaning."""

@@ -91,13 +91,17 @@ RECORD_FIELDS: tuple[Field, ...] = (
         _S,
         False,
         "ISO 639-1 code from langdetect (seeded); `zh-Hans`/`zh-Hant` "
-        "for Chinese; `und` when undetermined or below the score threshold.",
+        "for Chinese; `und` when undetermined or below the score threshold. With "
+        "`--language-field`, the input's label, normalised (`en-US` → `en`, `zh-TW` → "
+        "`zh-Hant`); langdetect's answer where the label is missing or not a language code.",
     ),
     Field(
         "language_score",
         "float32",
         False,
-        "langdetect's probability for `language` (0 when `und` because detection failed).",
+        "langdetect's probability for `language` (0 when `und` because detection failed). "
+        "For a language taken from the input's label: langdetect's probability when it "
+        "names the same language, else 0.",
     ),
     Field(
         "source_id",
@@ -147,6 +151,21 @@ RECORD_FIELDS: tuple[Field, ...] = (
         False,
         "Characters removed by cleaning (input length minus output length, at least 0).",
     ),
+    Field(
+        "source_record_id",
+        _S,
+        True,
+        "The input record's own id (`--id-field`, default `id`), as text (a number as its "
+        "digits); null when the input has none (.txt files) or it is neither text nor a number.",
+    ),
+    Field(
+        "metadata",
+        _S,
+        True,
+        "The input's other fields as one JSON object (keys sorted; `--keep-fields` chooses "
+        "them): every field not read as text, title, url, published, source, id or language. "
+        "Null when there are none.",
+    ),
 )
 
 REJECT_FIELDS: tuple[Field, ...] = (
@@ -161,6 +180,7 @@ REJECT_FIELDS: tuple[Field, ...] = (
     ),
     Field("source_id", _S, True, "Source id, when it could be determined."),
     Field("text", _S, True, "The raw text (first 10,000 characters), when there was one."),
+    Field("source_record_id", _S, True, "The input record's own id, when it could be read."),
 )
 
 DUPLICATE_FIELDS: tuple[Field, ...] = (
@@ -183,6 +203,7 @@ DUPLICATE_FIELDS: tuple[Field, ...] = (
     Field("line", "int32", True, "Line/row of the dropped record."),
     Field("source_id", _S, False, "Source id of the dropped record."),
     Field("text", _S, False, "Cleaned text of the dropped record."),
+    Field("source_record_id", _S, True, "The dropped record's own id in the input, if any."),
 )
 
 

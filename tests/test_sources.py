@@ -146,8 +146,8 @@ def test_csv_rows_carry_meta_and_data_row_numbers(tmp_path: Path) -> None:
         "Body three",
     ]
     assert [r.provenance.line for r in records(items)] == [1, 2, 3]  # header not counted
-    assert records(items)[0].meta == {"title": "First", "url": "https://a"}
-    assert records(items)[1].meta == {}
+    assert records(items)[0].meta == {"id": "1", "title": "First", "url": "https://a"}
+    assert records(items)[1].meta == {"id": "2"}
 
 
 def test_csv_semicolon_delimiter_is_recognised(tmp_path: Path) -> None:

@@ -36,6 +36,8 @@ def _row(seq: int, text: str = "words", file: str = "a.jsonl") -> dict[str, Any]
         "dup_cluster": rid,
         "clean_flags": [],
         "chars_removed": 0,
+        "source_record_id": None,
+        "metadata": None,
         "_seq": seq,
         "_file": file,
         "_line": seq + 1,

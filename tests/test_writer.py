@@ -19,6 +19,7 @@ def _row(i: int) -> dict:
         "line": i,
         "source_id": "f",
         "text": None,
+        "source_record_id": None,
     }
 
 

@@ -20,6 +20,7 @@ import click
 
 from corpuskit import EXAMPLE_CORPUS, __version__, interrupts
 from corpuskit.cli.card import card, card_config_from, card_options
+from corpuskit.cli.fields import field_options, field_settings
 from corpuskit.cli.settings import config_option
 from corpuskit.config import (
     CLEAN_STEPS,
@@ -239,6 +240,7 @@ def _csv(value: str | None) -> tuple[str, ...]:
     show_default=True,
     help=help_text(SourceConfig, "source_field"),
 )
+@field_options
 @click.option(
     "--on-bad-file",
     type=click.Choice(ON_BAD_FILE),
@@ -343,6 +345,9 @@ def build(
     url_field: str,
     published_field: str,
     source_field: str,
+    id_field: str,
+    keep_fields: str,
+    language_field: str | None,
     on_bad_file: str,
     no_clean: bool,
     clean_steps: str | None,
@@ -387,7 +392,9 @@ def build(
         )
     from corpuskit.language import never_tagged
 
-    for warning in never_tagged(config.languages):  # before hours of reading
+    for warning in never_tagged(
+        config.languages, bool(config.source.language_field)
+    ):  # before hours of reading
         click.echo(f"warning: {warning}", err=True)
     pipeline.use_system_allocator()  # this process is corpuskit's own
     with _live_progress(not quiet and not as_json and sys.stderr.isatty(), sources) as shown:
@@ -450,6 +457,7 @@ def _config_from(o: dict[str, Any]) -> tuple[tuple[Path | str, ...], BuildConfig
             published_field=o["published_field"] or None,
             source_field=o["source_field"] or None,
             on_bad_file=o["on_bad_file"],
+            **field_settings(o),
         ),
         clean=CleanConfig(
             enabled=not o["no_clean"],

@@ -21,7 +21,7 @@ def _validate(strict: bool, examples: int, as_json: bool, **options: Any) -> Non
     from corpuskit.language import never_tagged
 
     sources, config = _config_from(options)
-    for warning in never_tagged(config.languages):
+    for warning in never_tagged(config.languages, bool(config.source.language_field)):
         click.echo(f"warning: {warning}", err=True)
     pipeline.use_system_allocator()
     got = pipeline.validate(sources, config, examples=examples)

@@ -70,6 +70,11 @@ class BatchResult:
     cache_problem: str | None = None
     # kind -> personal data found by the pii step (corpuskit.clean.pii)
     pii: Counter[str] = field(default_factory=Counter)
+    # --language-field: records tagged by their label, records without a usable label
+    # (tagged by the detector), and "given -> detected" where the detector named another.
+    language_from_field: int = 0
+    language_fallbacks: int = 0
+    language_disagreements: Counter[str] = field(default_factory=Counter)
 
     def count(self, tally: Tally) -> None:
         """Add what one record contributed (see :class:`Tally`)."""
@@ -86,6 +91,11 @@ class BatchResult:
             self.language_corrections[tally.correction] += 1
         for kind, n in tally.pii:
             self.pii[kind] += n
+        self.meta_not_understood.update(tally.unread)
+        self.language_from_field += tally.language_given
+        self.language_fallbacks += tally.language_fallback
+        if tally.disagreement is not None:
+            self.language_disagreements[tally.disagreement] += 1
 
 
 @dataclass
@@ -105,6 +115,13 @@ class Tally:
     correction: str | None = None
     #: (kind, matches) of the personal data the pii step found in the record.
     pii: tuple[tuple[str, int], ...] = ()
+    #: Output columns whose input value could not be read (RawRecord.unread).
+    unread: tuple[str, ...] = ()
+    #: The language came from the --language-field label; the label was missing or named
+    #: no language (the detector's answer was used); "given -> detected" when they differ.
+    language_given: bool = False
+    language_fallback: bool = False
+    disagreement: str | None = None
 
 
 @dataclass
@@ -177,9 +194,10 @@ class Batch:
         text."""
         text = item.raw.text if text is None else text
         item.rejected = True
-        self.rejects.append(
-            (item.seq, make_reject(reason, detail, item.raw.provenance, text, item.source_id))
-        )
+        raw = item.raw
+        reject = make_reject(reason, detail, raw.provenance, text, item.source_id)
+        reject.source_record_id = raw.meta.get("id")
+        self.rejects.append((item.seq, reject))
 
     def drop_rejected(self) -> None:
         """Drop the items a step rejected (and their tokens)."""
@@ -262,9 +280,9 @@ def _one_by_one(step: Step[Results], state: Any, batch: Batch) -> Results:
             if recovered is not None:
                 parts.append(recovered)
             else:
-                batch.rejects.append(
-                    (item.seq, internal_error(exc, item.raw.provenance, item.raw.text))
-                )
+                reject = internal_error(exc, item.raw.provenance, item.raw.text)
+                reject.source_record_id = item.raw.meta.get("id")
+                batch.rejects.append((item.seq, reject))
                 keep.append(False)
                 continue
         keep.append(True)

@@ -4,7 +4,8 @@ cleaned, tagged or hashed again (the store is :mod:`corpuskit.cache`).
 **The key** of a record is a BLAKE2b hash of :func:`settings_digest` (every setting the
 map stage reads, the content of the rule files, the source code of corpuskit itself and
 the versions of the libraries that shape a result) and of the record: its text, its
-metadata, its encoding and the path of its file (the source id comes from it). Its line
+meta values, its other fields (the ``metadata`` JSON, and which values could not be
+read), its encoding and the path of its file (the source id comes from it). Its line
 and its place in the input are not in the key: they are attached again on the way out,
 so an article that moved down its file is still found.
 
@@ -66,7 +67,7 @@ GLOBAL_ONLY = (
 GLOBAL_ONLY_NEAR_DUP = ("threshold", "split_margin", "containment")
 
 #: Bump when the layout of a stored value changes.
-VALUE_VERSION = 2
+VALUE_VERSION = 3
 
 
 @cache
@@ -124,13 +125,18 @@ def record_key(settings: bytes, record: RawRecord) -> bytes:
     digest.update(b"\0" + (record.encoding or "").encode())
     meta = json.dumps(record.meta, sort_keys=True, default=repr, ensure_ascii=True)
     digest.update(b"\0" + meta.encode())
+    metadata = record.metadata
+    digest.update(
+        b"\0-" if metadata is None else b"\0+" + metadata.encode("utf-8", "surrogatepass")
+    )
+    digest.update(b"\0" + ",".join(record.unread).encode())
     return digest.digest()
 
 
 # -- outcomes: what one record became, without where it was --------------------------------
 
 #: A kept record: ("k", row without _seq/_file/_line, Keys fields without seq/file/line,
-#: tally); a rejected one: ("r", reason, detail, text, source_id, tally).
+#: tally); a rejected one: ("r", reason, detail, text, source_id, source_record_id, tally).
 Outcome = tuple[Any, ...]
 
 
@@ -173,6 +179,7 @@ def rejected_outcome(reject: Reject, tally: Tally | None) -> Outcome:
         reject.detail,
         reject.text,
         reject.source_id,
+        reject.source_record_id,
         _tally_tuple(tally),
     )
 
@@ -216,7 +223,7 @@ _ROW_TYPES: dict[str, tuple[type, ...]] = {
     "language_score": (float,), "source_id": (str,), "url": (str, type(None)),
     "published": (datetime, type(None)), "num_chars": (int,), "num_words": (int,),
     "content_hash": (str,), "dup_cluster": (str,), "clean_flags": (list,),
-    "chars_removed": (int,),
+    "chars_removed": (int,), "source_record_id": (str, type(None)), "metadata": (str, type(None)),
 }  # fmt: skip
 _REASONS = frozenset(r.value for r in Reason)
 _HEX = frozenset("0123456789abcdef")
@@ -228,12 +235,13 @@ def _well_formed(outcome: Any, signature_bytes: int | None) -> bool:
     if not _tally_ok(outcome[-1]):
         return False
     if outcome[0] == "r":
-        _, reason, detail, text, source_id, _tally_value = outcome
+        _, reason, detail, text, source_id, record_id, _tally_value = outcome
         return (
             reason in _REASONS
             and isinstance(detail, str)
             and isinstance(text, (str, type(None)))
             and isinstance(source_id, (str, type(None)))
+            and isinstance(record_id, (str, type(None)))
         )
     _, row, fields, _tally_value = outcome
     if not isinstance(row, dict) or set(row) != set(_ROW_TYPES):
@@ -270,7 +278,7 @@ def _tally_ok(value: Any) -> bool:
         return True
     if not isinstance(value, tuple) or len(value) != len(_TALLY_FIELDS):
         return False
-    miss, published, cleaned, correction, pii = value
+    miss, published, cleaned, correction, pii, unread, given, fallback, disagreement = value
     return (
         isinstance(miss, bool)
         and isinstance(published, bool)
@@ -291,11 +299,16 @@ def _tally_ok(value: Any) -> bool:
             isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], int)
             for p in pii
         )
+        and isinstance(unread, tuple)
+        and all(isinstance(u, str) for u in unread)
+        and isinstance(given, bool)
+        and isinstance(fallback, bool)
+        and isinstance(disagreement, (str, type(None)))
     )
 
 
 #: The length of a stored outcome of each kind (anything else is not read back).
-_OUTCOME_LENGTH = {("k",): 4, ("r",): 6}
+_OUTCOME_LENGTH = {("k",): 4, ("r",): 7}
 
 
 # -- the batch -------------------------------------------------------------------------------
@@ -387,8 +400,9 @@ def assemble(
                     )
                 )
             else:
-                _, reason, detail, text, source_id, tally_value = outcome
-                out.rejects.append(Reject(Reason(reason), detail, prov, text, source_id))
+                _, reason, detail, text, source_id, record_id, tally_value = outcome
+                reject = Reject(Reason(reason), detail, prov, text, source_id, record_id)
+                out.rejects.append(reject)
             tally = _tally(tally_value)
         if tally is not None:
             out.count(tally)

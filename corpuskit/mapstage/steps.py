@@ -6,10 +6,12 @@ step           timing      what it does
 Validate       validate    source id; rejects what is not an article (empty, too short,
                            too long, binary)
 Clean          clean       the clean steps (:mod:`corpuskit.clean`); rejects what is
-                           spam by paragraph ratios or too short once cleaned
+                           spam by paragraph ratios or too short once cleaned; personal
+                           data in the title, url, record id and metadata
 Tokenise       tokenise    one TokenBatch for the batch, for the n-gram ratios and MinHash
 CheckNgrams    clean       rejects what is spam by word n-gram ratios; counts the cleaning
-TagLanguage    language    langdetect tags, script corrections; the --languages filter
+TagLanguage    language    langdetect tags, script corrections; the --language-field
+                           label (checked against the tag); the --languages filter
 MinHash        minhash     MinHash signatures (near-duplicate detection only)
 Containment    fingerprint shingle counts and paragraph keys (near-duplicate detection only)
 Emit           fingerprint content hash, id, the output row and the global stage's keys
@@ -18,6 +20,7 @@ Emit           fingerprint content hash, id, the output row and the global stage
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -32,6 +35,7 @@ from corpuskit.tokens import TokenBatch
 from corpuskit.validate import check_clean, check_raw
 
 if TYPE_CHECKING:
+    from corpuskit.clean import Cleaner
     from corpuskit.mapstage import MapState
 
 
@@ -127,6 +131,14 @@ class Clean(Step[list[Cleaned]]):
         if url is not None:
             url, in_url = cleaner.scrub(url, ("secret",))
             found.update(in_url)
+        record_id = raw.meta.get("id")
+        if record_id is not None:
+            record_id, in_id = cleaner.scrub(record_id, ID_PII)
+            found.update(in_id)
+        metadata = raw.metadata
+        if metadata is not None:
+            metadata, in_metadata = scrub_metadata(cleaner, metadata)
+            found.update(in_metadata)
         if found and state.config.clean.pii == "reject":
             # Counted when the reject's text is redacted (mapstage.scrub_rejects).
             kinds = ", ".join(f"{kind} {n}" for kind, n in pii_counts(found))
@@ -141,6 +153,8 @@ class Clean(Step[list[Cleaned]]):
             published=published,
             clean_flags=list(result.flags),
             chars_removed=result.chars_removed,
+            source_record_id=record_id,
+            metadata=metadata,
         )
         date_not_understood = bool(raw.meta.get("published")) and published is None
         return doc, None, date_not_understood, pii_counts(found)
@@ -156,9 +170,41 @@ class Clean(Step[list[Cleaned]]):
                 continue
             if date_not_understood:
                 batch.tally(item).published_not_understood = True
+            if item.raw.unread:
+                batch.tally(item).unread = item.raw.unread
             if pii:
                 batch.tally(item).pii = pii
             item.doc = doc
+
+
+#: The personal data looked for in a record id: an id may look like a phone or card number
+#: or an IP address and still be a plain number, but an e-mail address or a secret token
+#: is what it says.
+ID_PII = ("email", "secret")
+
+
+def scrub_metadata(cleaner: Cleaner, metadata: str) -> tuple[str, Counter[str]]:
+    """The ``metadata`` JSON with the personal data in its string values redacted (as
+    ``--pii`` says), and what was found. One scan of the whole text finds nothing in most
+    records; otherwise each value is scrubbed on its own, so the JSON stays valid."""
+    _, found = cleaner.scrub(metadata, redact_it=False)
+    if not found:
+        return metadata, found
+    found = Counter()
+
+    def scrubbed(value: Any) -> Any:
+        if isinstance(value, str):
+            text, more = cleaner.scrub(value)
+            found.update(more)
+            return text
+        if isinstance(value, dict):
+            return {k: scrubbed(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [scrubbed(v) for v in value]
+        return value
+
+    plain = scrubbed(json.loads(metadata))
+    return json.dumps(plain, ensure_ascii=False, sort_keys=True, separators=(",", ":")), found
 
 
 def pii_counts(found: Counter[str]) -> tuple[tuple[str, int], ...]:
@@ -180,6 +226,8 @@ def scrub_rejects(state: MapState, batch: Batch) -> None:
         return
     redacts = cleaner.redacts
     for seq, reject in batch.rejects:
+        if redacts and reject.source_record_id:
+            reject.source_record_id = cleaner.scrub(reject.source_record_id, ID_PII)[0]
         if not reject.text:
             continue
         text = reject.text
@@ -289,6 +337,8 @@ class TagLanguage(Step[list[Tagged]]):
             doc = item.document
             if code != tagged:
                 batch.tally(item).correction = f"{tagged} -> {code}"
+            if cfg.source.language_field:
+                code, score = _given_language(batch, item, code, score)
             doc.language, doc.language_score = code, score
             if wanted and code not in wanted:
                 detail = (
@@ -296,6 +346,25 @@ class TagLanguage(Step[list[Tagged]]):
                     f"--languages {','.join(cfg.languages)}"
                 )
                 batch.reject(item, Reason.LANGUAGE, detail, doc.text)
+
+
+def _given_language(batch: Batch, item: Item, detected: str, score: float) -> tuple[str, float]:
+    """The language and score of a record under --language-field: its label, normalised
+    (:func:`corpuskit.language.normalise_label`), with the detector's score when the
+    detector names the same language and 0 when not (a disagreement, counted); the
+    detector's answer when there is no usable label (counted too)."""
+    tally = batch.tally(item)
+    given = language.normalise_label(item.raw.meta.get("language"))
+    if given is None:
+        tally.language_fallback = True
+        return detected, score
+    tally.language_given = True
+    if detected == language.UNDETERMINED:
+        return given, 0.0
+    if not language.same_language(given, detected):
+        tally.disagreement = f"{given} -> {detected}"
+        return given, 0.0
+    return detected, score  # the same language, as precisely as the detector names it
 
 
 class MinHash(Step[list[bytes]]):
@@ -383,6 +452,8 @@ class Emit(Step[list[tuple[str, int]]]):
                 "dup_cluster": rid,
                 "clean_flags": doc.clean_flags,
                 "chars_removed": doc.chars_removed,
+                "source_record_id": doc.source_record_id,
+                "metadata": doc.metadata,
                 "_seq": item.seq,
                 "_file": doc.provenance.file,
                 "_line": doc.provenance.line,

@@ -127,6 +127,14 @@ def write_manifest(
         "shards": shards.to_json(),
         "files": checksums(folder, known=known),
     }
+    if config.source.language_field:
+        # records tagged by their label, without a usable one, and where the detector differed
+        manifest["language_field"] = {
+            "from_field": report.language_from_field,
+            "fallbacks": report.language_fallbacks,
+            "disagreements": report.language_disagreements,
+            "disagreements_total": report.language_disagreements_total,
+        }
     if config.previous:
         manifest["previous"] = {
             "manifest_sha256": previous_manifest_sha256(config.previous),

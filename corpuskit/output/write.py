@@ -37,6 +37,7 @@ def reject_row(r: Reject) -> dict[str, object]:
         "line": r.provenance.line,
         "source_id": r.source_id,
         "text": r.text,
+        "source_record_id": r.source_record_id,
     }
 
 
@@ -86,6 +87,7 @@ def write_splits(
                         "line": gone.column("_line"),
                         "source_id": gone.column("source_id"),
                         "text": gone.column("text"),
+                        "source_record_id": gone.column("source_record_id"),
                     }
                 )
             )

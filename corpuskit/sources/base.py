@@ -5,8 +5,6 @@ Kept apart from ``__init__`` so the format modules can import it without a cycle
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +52,7 @@ def make_reject(
     provenance: Provenance,
     text: str | None = None,
     source_id: str | None = None,
+    source_record_id: str | None = None,
 ) -> Reject:
     """A Reject whose stored text is capped at MAX_REJECT_TEXT characters."""
     if text is not None and len(text) > MAX_REJECT_TEXT:
@@ -65,6 +64,7 @@ def make_reject(
         provenance=provenance,
         text=text,
         source_id=source_id,
+        source_record_id=source_record_id,
     )
 
 
@@ -87,43 +87,6 @@ def bad_file(
 def preview_text(data: bytes) -> str:
     """Bytes shown in a Reject: as UTF-8 where possible, never failing."""
     return data.decode("utf-8", errors="replace")
-
-
-def meta_value(value: Any) -> str | None:
-    """A metadata value as a string, or None when it is missing or blank.
-
-    Dates become ISO 8601 (Parquet date/timestamp columns); numbers and booleans their
-    JSON spelling; lists and objects compact JSON, so nothing is silently dropped.
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value if value.strip() else None
-    if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        text = value.decode("utf-8", errors="replace")
-        return text if text.strip() else None
-    if isinstance(value, (bool, int, float, list, dict)):
-        try:
-            return json.dumps(value, ensure_ascii=False, default=str)
-        except ValueError:  # NaN in a strict context, circular: fall back to str
-            return str(value)
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
-    text = str(value)
-    return text if text.strip() else None
-
-
-def collect_meta(row: Mapping[str, Any], config: SourceConfig) -> dict[str, str]:
-    """RawRecord.meta from an input row: only configured fields present and non-empty."""
-    meta: dict[str, str] = {}
-    for key, name in config.meta_fields():
-        if name in row:
-            value = meta_value(row[name])
-            if value is not None:
-                meta[key] = value
-    return meta
 
 
 def type_name(value: Any) -> str:

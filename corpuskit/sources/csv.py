@@ -19,12 +19,12 @@ from corpuskit.config import SourceConfig
 from corpuskit.record import Provenance, RawRecord, Reason, Reject
 from corpuskit.sources.base import (
     bad_file,
-    collect_meta,
     make_reject,
     missing_text_hint,
     preview_text,
 )
 from corpuskit.sources.decode import DecodeFailure, LineDecoder
+from corpuskit.sources.fields import kept_fields, read_fields
 from corpuskit.sources.formats import OpenedFile
 from corpuskit.sources.lines import open_lines
 from corpuskit.sources.streams import Line, StreamBroken
@@ -142,9 +142,9 @@ def _rows(feed: _Feed, display: str, config: SourceConfig) -> Iterator[RawRecord
         )
         return
     text_index = header.index(name)
-    meta_index = {
-        field: header.index(field) for _, field in config.meta_fields() if field in header
-    }
+    # Each field's first column (a header may repeat a name), and the ones for metadata.
+    index = {field: header.index(field) for field in dict.fromkeys(header) if field != name}
+    kept = kept_fields(list(index), config)
     rows = csv.reader(feed, delimiter=delimiter, strict=False)
     row_number = 0
     while True:
@@ -194,7 +194,7 @@ def _rows(feed: _Feed, display: str, config: SourceConfig) -> Iterator[RawRecord
                 delimiter.join(row),
             )
             continue
-        meta = collect_meta({f: row[i] for f, i in meta_index.items()}, config)
+        fields = read_fields({f: row[i] for f, i in index.items()}, config, kept)
         text = row[text_index]
         if (
             len(text) * 4 > config.max_record_bytes
@@ -206,10 +206,11 @@ def _rows(feed: _Feed, display: str, config: SourceConfig) -> Iterator[RawRecord
                 f"{config.max_record_bytes:,}-byte limit for one record",
                 provenance,
                 text,
-                meta.get("source"),
+                fields.meta.get("source"),
+                fields.meta.get("id"),
             )
             continue
-        yield RawRecord(text=text, provenance=provenance, meta=meta, encoding=encoding)
+        yield RawRecord(text, provenance, fields.meta, encoding, fields.metadata, fields.unread)
 
 
 def pick_delimiter(header_line: str, text_field: str) -> tuple[str, list[str]]:

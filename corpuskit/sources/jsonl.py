@@ -16,13 +16,13 @@ from corpuskit.config import SourceConfig
 from corpuskit.record import Provenance, RawRecord, Reason, Reject
 from corpuskit.sources.base import (
     bad_file,
-    collect_meta,
     make_reject,
     missing_text_hint,
     preview_text,
     type_name,
 )
 from corpuskit.sources.decode import DecodeFailure, LineDecoder
+from corpuskit.sources.fields import kept_fields, read_fields
 from corpuskit.sources.formats import OpenedFile
 from corpuskit.sources.lines import open_lines
 from corpuskit.sources.streams import Line, StreamBroken
@@ -118,8 +118,8 @@ def record_from_mapping(
     raw: str,
 ) -> RawRecord | Reject:
     """Text and metadata out of one parsed object; MISSING_TEXT / WRONG_TYPE otherwise."""
-    meta = collect_meta(obj, config)
-    source_id = meta.get("source")
+    fields = read_fields(obj, config, kept_fields(list(obj), config))
+    ids = (fields.meta.get("source"), fields.meta.get("id"))
     name = config.text_field
     if name not in obj:
         return make_reject(
@@ -127,22 +127,20 @@ def record_from_mapping(
             f"no field {name!r} {missing_text_hint(config, list(obj), obj)}",
             provenance,
             raw,
-            source_id,
+            *ids,
         )
     value = obj[name]
     if value is None:
-        return make_reject(
-            Reason.MISSING_TEXT, f"field {name!r} is null", provenance, raw, source_id
-        )
+        return make_reject(Reason.MISSING_TEXT, f"field {name!r} is null", provenance, raw, *ids)
     if not isinstance(value, str):
         return make_reject(
             Reason.WRONG_TYPE,
             f"field {name!r} is {type_name(value)}, expected string",
             provenance,
             raw,
-            source_id,
+            *ids,
         )
-    return RawRecord(text=value, provenance=provenance, meta=meta, encoding=encoding)
+    return RawRecord(value, provenance, fields.meta, encoding, fields.metadata, fields.unread)
 
 
 def _scrub(value: Any) -> Any:

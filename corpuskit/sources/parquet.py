@@ -20,12 +20,12 @@ from corpuskit.config import SourceConfig
 from corpuskit.record import Provenance, RawRecord, Reason, Reject
 from corpuskit.sources.base import (
     bad_file,
-    collect_meta,
     make_reject,
     missing_text_hint,
     preview_text,
 )
 from corpuskit.sources.decode import Decoded, decode_bytes
+from corpuskit.sources.fields import kept_fields, read_fields
 from corpuskit.sources.formats import OpenedFile
 from corpuskit.sources.streams import PREVIEW_BYTES
 
@@ -70,10 +70,9 @@ def read_parquet(source: OpenedFile, config: SourceConfig) -> Iterator[RawRecord
             file_prov,
         )
         return
-    meta_columns = [
-        (key, field) for key, field in config.meta_fields() if field in columns and field != name
-    ]
-    wanted = [name, *dict.fromkeys(field for _, field in meta_columns)]
+    meta_columns = [field for _, field in config.meta_fields() if field in columns]
+    kept = kept_fields(columns, config)
+    wanted = [name, *(f for f in dict.fromkeys([*meta_columns, *kept]) if f != name)]
     batches = pf.iter_batches(batch_size=BATCH_ROWS, columns=wanted, use_threads=False)
     row = 0
     while True:
@@ -89,7 +88,7 @@ def read_parquet(source: OpenedFile, config: SourceConfig) -> Iterator[RawRecord
                 file_prov,
             )
             return
-        yield from _batch(batch, row, kind, display, config, wanted)
+        yield from _batch(batch, row, kind, display, config, wanted, kept)
         row += batch.num_rows
 
 
@@ -120,6 +119,7 @@ def _batch(
     display: str,
     config: SourceConfig,
     wanted: list[str],
+    kept: list[str],
 ) -> Iterator[RawRecord | Reject]:
     name = config.text_field
     texts = batch.column(0)
@@ -134,8 +134,8 @@ def _batch(
     meta_rows = _meta_columns(batch, wanted[1:])
     for i, value in enumerate(values):
         provenance = Provenance(display, first_row + i + 1)
-        meta = collect_meta({col: vals[i] for col, vals in meta_rows.items()}, config)
-        source_id = meta.get("source")
+        fields = read_fields({col: vals[i] for col, vals in meta_rows.items()}, config, kept)
+        ids = (fields.meta.get("source"), fields.meta.get("id"))
         if any_long and too_long[i].as_py():
             head = pc.binary_slice(texts.slice(i, 1), 0, PREVIEW_BYTES).to_pylist()[0]
             yield make_reject(
@@ -144,7 +144,7 @@ def _batch(
                 f"{config.max_record_bytes:,}-byte limit for one record",
                 provenance,
                 preview_text(head),
-                source_id,
+                *ids,
             )
             continue
         if value is None:
@@ -153,13 +153,14 @@ def _batch(
                 f"column {name!r} is null in this row",
                 provenance,
                 None,
-                source_id,
+                *ids,
             )
             continue
         if kind == "string":
             try:
+                text = value.decode("utf-8")
                 yield RawRecord(
-                    text=value.decode("utf-8"), provenance=provenance, meta=meta, encoding="utf-8"
+                    text, provenance, fields.meta, "utf-8", fields.metadata, fields.unread
                 )
                 continue
             except UnicodeDecodeError:
@@ -167,7 +168,12 @@ def _batch(
         decoded = decode_bytes(value)
         if isinstance(decoded, Decoded):
             yield RawRecord(
-                text=decoded.text, provenance=provenance, meta=meta, encoding=decoded.encoding
+                decoded.text,
+                provenance,
+                fields.meta,
+                decoded.encoding,
+                fields.metadata,
+                fields.unread,
             )
         else:
             yield make_reject(
@@ -175,7 +181,7 @@ def _batch(
                 f"column {name!r}: {decoded.detail}",
                 provenance,
                 preview_text(value[:PREVIEW_BYTES]),
-                source_id,
+                *ids,
             )
 
 
