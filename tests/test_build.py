@@ -299,7 +299,7 @@ def test_a_card_without_rejects_or_copies_shows_only_lines_that_run(
     write_corpus, tmp_path: Path
 ) -> None:
     corpus = write_corpus({f"s/a{i}.txt": english_article(700 + i) for i in range(4)})
-    out = tmp_path / "out"
+    out = tmp_path / "clean"
     report = build([corpus], out, BuildConfig(name="clean", min_chars=50))
     assert (report.duplicates, report.rejected) == (0, {})
     assert run_card_code(out, tmp_path) == ["ds"]

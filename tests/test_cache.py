@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from corpuskit import BuildConfig, build
 from corpuskit.cache import DB_NAME, MapCache, _digest, info, prune
 from corpuskit.cli import main
-from corpuskit.config import CleanConfig, NearDupConfig
+from corpuskit.config import CardConfig, CleanConfig, NearDupConfig
 from corpuskit.mapstage.cached import decode
 from corpuskit.report import BuildReport
 
@@ -262,7 +262,10 @@ GLOBAL_SETTINGS = {
     "eval_ratio": {"eval_ratio": 0.4},
     "near_dups": {"near_dups": "keep"},
     "near_threshold": {"near_dup": NearDupConfig(threshold=0.8)},
-    "name_and_license": {"name": "other", "license": "cc-by-4.0"},
+    "name_and_card": {
+        "name": "other",
+        "card": CardConfig(license="cc-by-4.0", description="News.", language_configs=1),
+    },
 }
 
 

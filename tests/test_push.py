@@ -39,9 +39,11 @@ TOKEN = "hf_secret_test_token"
 EXPECTED = [
     "README.md",
     "corpuskit.json",
+    "croissant.json",
     "data/eval-00000-of-00001.parquet",
     "data/train-00000-of-00001.parquet",
     "duplicates/duplicates-00000-of-00001.parquet",
+    "languages.svg",
     "rejects/rejects-00000-of-00001.parquet",
 ]
 
@@ -214,7 +216,7 @@ def test_push_adds_every_file_in_one_commit_against_the_listed_revision(artifact
     assert [Path(op.path_or_fileobj) for op in adds] == [artifact / p for p in EXPECTED]
     assert commit["repo_type"] == "dataset" and commit["parent_commit"] == SHA
     assert hub.named("list_repo_files")[0]["revision"] == SHA
-    assert commit["commit_message"].startswith("Upload news (6 files, built by corpuskit ")
+    assert commit["commit_message"].startswith("Upload news (8 files, built by corpuskit ")
     assert result.commit_url == f"https://huggingface.co/datasets/me/news/commit/{SHA}"
     assert [f.path for f in result.uploaded] == EXPECTED and result.deleted == []
 
@@ -412,12 +414,13 @@ def test_dry_run_lists_the_files_and_the_total_and_contacts_nobody(
     lines = result.output.splitlines()
     total = sum((artifact / p).stat().st_size for p in EXPECTED)
     assert lines[0] == (
-        f"Would upload 6 files ({total / 1e3:,.1f} kB) from {artifact} to the dataset me/news "
+        f"Would upload 8 files ({total / 1e3:,.1f} kB) from {artifact} to the dataset me/news "
         "(private) in one commit:"
     )
-    assert [line.split()[0] for line in lines[1:7]] == EXPECTED
+    n = len(EXPECTED)
+    assert [line.split()[0] for line in lines[1 : n + 1]] == EXPECTED
     assert lines[1].split()[1:] == [f"{(artifact / 'README.md').stat().st_size:,}", "bytes"]
-    assert "which ones cannot be known without asking the Hub" in lines[7]
+    assert "which ones cannot be known without asking the Hub" in lines[n + 1]
     assert lines[-1] == "Dry run: nothing was uploaded, the Hub was not contacted."
 
 
@@ -456,7 +459,7 @@ def test_push_prints_the_commit_url_and_the_deletions_never_the_token(
     assert result.exit_code == 0, result.output
     size = sum((artifact / p).stat().st_size for p in EXPECTED) / 1e3
     assert result.stdout == (
-        f"Pushed 6 files ({size:,.1f} kB) to me/news in one commit, deleted 1 stale files: "
+        f"Pushed 8 files ({size:,.1f} kB) to me/news in one commit, deleted 1 stale files: "
         f"https://huggingface.co/datasets/me/news/commit/{SHA}\n"
         "  deleted data/train-00000-of-00002.parquet\n"
     )

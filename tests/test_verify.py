@@ -137,6 +137,33 @@ def test_an_edited_num_examples_is_caught(artifact: Path) -> None:
     ]
 
 
+def test_a_language_config_is_checked_against_the_rows_its_filter_keeps(
+    artifact: Path,
+) -> None:
+    from corpuskit.cardconfig import CardConfig
+    from corpuskit.output.documents import rewrite
+
+    rewrite(artifact, lambda _: CardConfig(language_configs=1))
+    assert verify(artifact).ok  # en and fr configs, each checked against its own rows
+    card = artifact / "README.md"
+    text = card.read_text(encoding="utf-8")
+    fr = text.split("- config_name: fr\n  features:", 1)[1]
+    edited = text.replace(fr, fr.replace("num_examples: 1\n", "num_examples: 2\n", 1), 1)
+    assert edited != text
+    card.write_text(edited, encoding="utf-8")
+    _relist(artifact, "README.md")
+    problems = [str(p) for p in verify(artifact).problems]
+    assert (
+        len(problems) == 1
+        and problems[0].startswith(
+            "README.md: dataset_info fr/train: num_examples is 2 but its Parquet files hold 1 rows"
+        )
+        or problems[0].startswith(
+            "README.md: dataset_info fr/eval: num_examples is 2 but its Parquet files hold 1 rows"
+        )
+    )
+
+
 def test_counts_that_do_not_add_up_are_caught(artifact: Path) -> None:
     _rewrite_manifest(artifact, lambda m: m["counts"].__setitem__("read", m["counts"]["read"] + 1))
     messages = _only(verify(artifact).problems, "corpuskit.json")

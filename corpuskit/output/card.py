@@ -179,7 +179,7 @@ def render(
     title = card.pretty_name or config.name
     parts = [f"---\n{front}---\n", f"# {title}\n", _description(config, report)]
     parts.append(how_to_load(config.name, card.repo_id, shards, language_configs(config, report)))
-    parts.append(_structure(example))
+    parts.append(_structure(config, example))
     parts.append(_splits_and_languages(config, report, shards))
     shown = list(report.sources.items())[:30]
     more = len(report.sources) - len(shown)
@@ -289,10 +289,12 @@ def how_to_load(
     return text
 
 
-def _structure(example: Mapping[str, Any] | None) -> str:
+def _structure(config: BuildConfig, example: Mapping[str, Any] | None) -> str:
     text = (
         "## Fields\n\n"
         + markdown_table(["field", "type", "meaning"], _field_rows(schema.RECORD_FIELDS))
+        + "\n\n"
+        + card_sections.input_fields(config)
         + "\n"
     )
     if example is not None:
@@ -345,6 +347,7 @@ def _splits_and_languages(config: BuildConfig, report: BuildReport, shards: Shar
         + "\n\n"
         + card_sections.script_corrections(report)
         + "\n"
+        + card_sections.language_labels(config, report)
     )
     return text
 

@@ -44,6 +44,50 @@ def split_rule(config: BuildConfig, report: BuildReport) -> str:
     )
 
 
+def input_fields(config: BuildConfig) -> str:
+    """What the build kept of the input's own fields."""
+    source = config.source
+    own = (
+        f"`source_record_id` is the input's own `{source.id_field}` field, as text (also in "
+        "the rejects and duplicates configs, to find a record in the input). "
+        if source.id_field
+        else "The input's own record ids were not kept (`--id-field` was empty). "
+    )
+    if source.keep_fields is None:
+        kept = "every other field of the input"
+    elif source.keep_fields:
+        kept = "the input's fields " + ", ".join(f"`{f}`" for f in source.keep_fields)
+    else:
+        return own + "No other field of the input was kept (`metadata` is null).\n"
+    return (
+        own + f"`metadata` holds {kept} as one JSON object (null when there is none); "
+        "personal data in its values is redacted like the text.\n"
+    )
+
+
+def language_labels(config: BuildConfig, report: BuildReport) -> str:
+    """Where the language tags came from when the input gave them (--language-field)."""
+    field = config.source.language_field
+    if not field:
+        return ""
+    text = (
+        f"\nThe language of {report.language_from_field:,} articles comes from the input's "
+        f"`{field}` field (ISO 639-1, region subtags dropped); "
+        f"{report.language_fallbacks:,} had no usable label and were tagged by langdetect. "
+        f"langdetect disagreed with {report.language_disagreements_total:,} labels "
+        "(their `language_score` is 0)"
+    )
+    if not report.language_disagreements:
+        return text + ".\n"
+    top = list(report.language_disagreements.items())[:10]
+    return (
+        text
+        + ":\n\n"
+        + markdown_table(["label → langdetect", "articles"], [(k, f"{v:,}") for k, v in top])
+        + "\n"
+    )
+
+
 def script_corrections(report: BuildReport) -> str:
     fixed = sum(report.language_corrections.values())
     if not fixed:

@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.dataset as pa_ds
 import pyarrow.parquet as pq
 
 from corpuskit.errors import CorpuskitError
@@ -103,6 +104,7 @@ class _Checker:
         self.root = root
         self.result = result
         self._rows: dict[str, int | None] = {}
+        self._filters: dict[str, Any] = {}  # config name -> its `filters` entry
 
     def problem(self, file: str, message: str) -> None:
         self.result.problems.append(Problem(render_name(file), message))
@@ -252,7 +254,10 @@ class _Checker:
         for entry in configs:
             if not isinstance(entry, dict):
                 continue
-            splits = out.setdefault(str(entry.get("config_name", "default")), {})
+            name = str(entry.get("config_name", "default"))
+            splits = out.setdefault(name, {})
+            if entry.get("filters") is not None:
+                self._filters[name] = entry["filters"]
             data_files = entry.get("data_files")
             if isinstance(data_files, (str, dict)):
                 data_files = [data_files]
@@ -298,7 +303,10 @@ class _Checker:
         return sorted(files)
 
     def _check_split(self, config: str, split: str, declared: Any, files: list[str]) -> None:
-        rows = self.total_rows(files)
+        if config in self._filters:
+            rows = self._filtered_rows(config, files)
+        else:
+            rows = self.total_rows(files)
         if rows is None:
             return
         if declared != rows:
@@ -308,6 +316,17 @@ class _Checker:
                 f"files hold {rows:,} rows (load_dataset would fail with "
                 "NonMatchingSplitsSizesError)",
             )
+
+    def _filtered_rows(self, config: str, files: list[str]) -> int | None:
+        """Rows of ``files`` that the config's ``filters`` keep, as ``datasets`` reads them
+        (``pyarrow.parquet.filters_to_expression``); None (and a problem) if it cannot."""
+        try:
+            expression = pq.filters_to_expression(self._filters[config])
+            dataset = pa_ds.dataset([str(self.root / rel) for rel in files], format="parquet")
+            return int(dataset.count_rows(filter=expression))
+        except (OSError, TypeError, ValueError, pa.ArrowException) as exc:
+            self.problem(CARD, f"configs {config}: its filters cannot be applied: {exc}")
+            return None
 
     def _check_download_size(self, config: str, declared: Any, files: set[str]) -> None:
         if declared is None or not files:
