@@ -30,6 +30,12 @@ REPO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9
 TAG_RE = re.compile(r"^[^\s,]{1,64}$")
 
 
+#: Settings that are one line of text (a title, a link).
+ONE_LINE = ("pretty_name", "homepage", "license_link")
+#: A web address (the Hub renders a link only for these).
+URL_RE = re.compile(r"^https?://\S+$")
+
+
 def _opt(value: Any, help: str) -> Any:
     return field(default=value, metadata={"help": help})
 
@@ -106,6 +112,17 @@ class CardConfig:
             value = getattr(self, name)
             if value is not None and not value.strip():
                 raise ConfigError(f"--{name.replace('_', '-')} must not be empty")
+            if name in ONE_LINE and value is not None and ("\n" in value or "\r" in value):
+                raise ConfigError(f"--{name.replace('_', '-')} must be one line")
+        if self.homepage is not None and not URL_RE.match(self.homepage):
+            raise ConfigError(
+                f"--homepage {self.homepage!r} is not a web address: give an http(s):// URL"
+            )
+        if self.license_link is not None and " " in self.license_link.strip():
+            raise ConfigError(
+                f"--license-link {self.license_link!r}: give a URL, or the name of a file "
+                "beside the card (e.g. LICENSE)"
+            )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CardConfig:

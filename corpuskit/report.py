@@ -26,14 +26,24 @@ if TYPE_CHECKING:
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A GitHub-flavoured Markdown table; ``|`` and line breaks in cells are escaped."""
+    """A GitHub-flavoured Markdown table; ``|``, line breaks, and HTML (``<``, ``>``,
+    ``&`` outside code spans: source ids come from the input) in cells are escaped."""
 
     def cell(v: Any) -> str:
-        return str(v).replace("|", "\\|").replace("\n", " ")
+        return markdown_text(str(v)).replace("|", "\\|").replace("\n", " ")
 
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def markdown_text(text: str) -> str:
+    """``text`` with ``&``, ``<`` and ``>`` escaped outside `code spans`, so a value from
+    the input cannot become HTML in the card (the Hub renders inline HTML)."""
+    parts = text.split("`")
+    for i in range(0, len(parts), 2):  # even parts are outside code spans
+        parts[i] = parts[i].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "`".join(parts)
 
 
 def _add(total: dict[str, Any], more: Mapping[str, Any]) -> None:

@@ -110,8 +110,8 @@ def test_the_card_shows_description_homepage_license_and_citation(
 ) -> None:
     text = (_build(corpus, tmp_path / "news", CARD) / "README.md").read_text()
     assert "# Harbour News\n\nLocal news from made-up harbour towns.\n" in text
-    assert "Homepage: <https://example.org/harbour>" in text
-    assert "`harbour-news-1.0`: <https://example.org/license>" in text
+    assert "Homepage: [https://example.org/harbour](https://example.org/harbour)" in text
+    assert "`harbour-news-1.0`: [https://example.org/license](https://example.org/license)" in text
     assert "```bibtex\n@misc{harbour, title={Harbour News}, year={2026}}\n```" in text
 
 
@@ -356,3 +356,110 @@ def test_a_rewrite_waits_for_no_one_while_a_build_holds_the_folder(
 def test_validate_takes_no_card_options() -> None:
     result = CliRunner().invoke(main, ["validate", "--help"])
     assert "--license" not in result.output and "--description" not in result.output
+
+
+# -- what review found ------------------------------------------------------------------------
+
+
+def test_force_replaces_a_card_edited_by_hand_even_with_the_same_settings(
+    corpus: Path, tmp_path: Path
+) -> None:
+    out = _build(corpus, tmp_path / "news", CARD)
+    built = files_of(out)
+    (out / "README.md").write_text("my own card\n")
+    assert rewrite(out, lambda same: same, force=True) == ["README.md"]
+    assert files_of(out) == built and verify(out).ok
+
+
+def test_a_rewrite_that_dies_after_its_commit_point_never_leaves_a_file_missing(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    out = _build(corpus, tmp_path / "news")
+    real = os.replace
+    calls: list[str] = []
+
+    def dies_on_the_second(src: object, dst: object) -> None:
+        calls.append(str(dst))
+        if len(calls) == 2:
+            raise OSError(5, "Input/output error")
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("corpuskit.output.staging.os.replace", dies_on_the_second)
+    with pytest.raises(OSError):
+        rewrite(out, lambda _: CARD)
+    assert {"README.md", "corpuskit.json", "croissant.json"} <= {p.name for p in out.iterdir()}
+    monkeypatch.undo()
+    rewrite(out, lambda _: CARD)  # finishes the committed swap first, then has nothing to do
+    assert files_of(out) == files_of(_build(corpus, tmp_path / "b" / "news", CARD))
+
+
+def test_the_card_command_removes_a_setting_given_empty_and_a_hub_license_drops_the_name(
+    corpus: Path, tmp_path: Path
+) -> None:
+    out = _build(corpus, tmp_path / "news", CARD)
+    args = ["card", str(out), "--license", "cc-by-4.0", "--description", "", "--tag", ""]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    front = _front(out)
+    assert front["license"] == "cc-by-4.0"
+    assert "license_name" not in front and "license_link" not in front
+    assert front["tags"] == ["corpuskit", "news"]
+    assert "*No description was given" in (out / "README.md").read_text()
+
+
+def test_settings_this_corpuskit_does_not_know_are_never_dropped(
+    corpus: Path, tmp_path: Path
+) -> None:
+    out = _build(corpus, tmp_path / "news")
+    manifest = json.loads((out / "corpuskit.json").read_text())
+    manifest["config"]["clean"]["a_future_step"] = True
+    (out / "corpuskit.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    before = files_of(out)
+    with pytest.raises(OutputError, match="holds settings this corpuskit does not know"):
+        rewrite(out, lambda _: CARD)
+    assert files_of(out) == before
+
+
+def test_the_example_cuts_every_long_value_not_only_the_text(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    record = {"text": english_article(3), "raw_html": "<p>" + "x" * 5000 + "</p>"}
+    (src / "feed.jsonl").write_text(json.dumps(record) + "\n")
+    out = _build(src, tmp_path / "news")
+    text = (out / "README.md").read_text()
+    assert max(len(line) for line in text.splitlines()) < 2_000
+    assert "`text`, `metadata` cut at 400 characters" in text
+
+
+def test_html_from_the_input_is_escaped_in_the_card_tables(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    record = {"text": english_article(4), "source": "a<img src=x onerror=alert(1)>"}
+    (src / "feed.jsonl").write_text(json.dumps(record) + "\n")
+    text = (_build(src, tmp_path / "news") / "README.md").read_text()
+    assert "<img" not in text.split("## Sources", 1)[1].split("##", 1)[0]
+    assert "a&lt;img src=x onerror=alert(1)&gt;" in text
+
+
+def test_a_citation_holding_a_code_fence_cannot_close_it(corpus: Path, tmp_path: Path) -> None:
+    import dataclasses
+
+    card = dataclasses.replace(CARD, citation="@misc{x,\n note = {```}\n}")
+    text = (_build(corpus, tmp_path / "news", card) / "README.md").read_text()
+    assert "````bibtex\n@misc{x,\n note = {```}\n}\n````\n" in text
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"homepage": "example.org"}, "is not a web address"),
+        ({"pretty_name": "Two\nlines"}, "--pretty-name must be one line"),
+        ({"license_link": "see the file LICENSE"}, "give a URL, or the name of a file"),
+        ({"language_configs": -1}, "--language-configs must be 0 (none) or more"),
+    ],
+)
+def test_card_settings_that_would_break_the_card_are_refused(settings: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        CardConfig(**settings)

@@ -149,6 +149,29 @@ def test_personal_data_in_metadata_is_redacted_and_the_json_stays_valid(tmp_path
     assert report.pii == {"email": 1}
 
 
+def test_personal_data_in_metadata_keys_and_numbers_is_redacted_and_counted(
+    tmp_path: Path,
+) -> None:
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {
+                "text": english_article(1),
+                "contacts": {"john.doe@example.com": "author", "jane@example.org": "editor"},
+                "payment": 4111111111111111,
+                "pages": 3,
+            }
+        ],
+    )
+    rows, report = build_rows(tmp_path, path)
+    assert json.loads(rows[0]["metadata"]) == {
+        "contacts": {"<EMAIL>": "editor", "<EMAIL>'": "author"},  # keys in sorted order
+        "pages": 3,
+        "payment": "<CARD>",
+    }
+    assert report.pii == {"email": 2, "card": 1}
+
+
 # -- the record id -----------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ makes them (an ``httpx2.Response`` through ``hf_raise_for_status``). No socket i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import socket
@@ -476,3 +477,18 @@ def test_push_failure_exits_1_with_the_message(
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: the token may not write to me/news (403 Forbidden)")
     assert TOKEN not in result.output
+
+
+def test_a_card_that_names_another_repository_is_not_pushed(
+    artifact: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from corpuskit.output.documents import rewrite
+
+    rewrite(artifact, lambda card: dataclasses.replace(card, repo_id="me/other"))
+    result = run(str(artifact), "me/news", "--dry-run")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: the card of {artifact} tells readers to load it from me/other, not me/news: "
+        f"push to me/other, or first run corpuskit card {artifact} --repo-id me/news\n"
+    )
+    assert run(str(artifact), "me/other", "--dry-run").exit_code == 0

@@ -9,6 +9,7 @@ cannot drift apart. In corpuskit.toml the keys are the fields' names (``descript
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,48 +26,62 @@ F = TypeVar("F", bound=Callable[..., Any])
 PREFIX = "card_"
 
 
-def _option(f: dataclasses.Field[Any]) -> click.Option:
-    flag = "--" + f.name.replace("_", "-")
+def _option(f: dataclasses.Field[Any], as_built: bool) -> click.Option:
+    """The option of card setting ``f``; ``as_built``: for ``corpuskit card``, where a
+    setting not given keeps the artifact's value (so no default is shown)."""
+    help = str(f.metadata.get("help", ""))
     if f.name == "tags":  # one --tag per tag; `tags = [...]` in corpuskit.toml
-        return click.Option(["--tag", "--tags", PREFIX + f.name], multiple=True, help=_help(f))
+        help += ' --tag "" clears them.' if as_built else ""
+        return click.Option(["--tag", "--tags", PREFIX + f.name], multiple=True, help=help)
+    if as_built and f.default is None:
+        help += ' "" removes it.'
     return click.Option(
-        [flag, PREFIX + f.name],
-        default=f.default,
-        show_default=f.default is not None,
-        help=_help(f),
+        ["--" + f.name.replace("_", "-"), PREFIX + f.name],
+        type=type(f.default) if f.default is not None else str,
+        default=None if as_built else f.default,
+        show_default=f.default is not None and not as_built,
+        help=help,
     )
 
 
-def _help(f: dataclasses.Field[Any]) -> str:
-    return str(f.metadata.get("help", ""))
+CARD_OPTIONS = [_option(f, as_built=False) for f in dataclasses.fields(CardConfig)]
+AS_BUILT_OPTIONS = [_option(f, as_built=True) for f in dataclasses.fields(CardConfig)]
 
 
-CARD_OPTIONS = [_option(f) for f in dataclasses.fields(CardConfig)]
-
-
-def card_options(command: F) -> F:
+def card_options(command: F, as_built: bool = False) -> F:
     """Add the card options to a click command (like stacked ``@click.option``)."""
     params = getattr(command, "__click_params__", [])
-    params.extend(reversed(CARD_OPTIONS))  # click reverses decorator order
+    params.extend(reversed(AS_BUILT_OPTIONS if as_built else CARD_OPTIONS))  # click reverses
     command.__click_params__ = params  # type: ignore[attr-defined]
     return command
 
 
 def card_config_from(o: Mapping[str, Any], base: CardConfig | None = None) -> CardConfig:
     """The CardConfig the card options in ``o`` (parameters by name) ask for; those not
-    in ``o`` keep ``base``'s values (default: CardConfig's defaults)."""
+    in ``o`` keep ``base``'s values (default: CardConfig's defaults). An empty value
+    removes an optional setting (and an empty tag all tags); a license other than
+    ``other`` drops the license name and link that only ``other`` has."""
     values = dataclasses.asdict(base or CardConfig())
     for f in dataclasses.fields(CardConfig):
-        if PREFIX + f.name in o:
-            value = o[PREFIX + f.name]
-            values[f.name] = tuple(value) if f.name == "tags" else value
+        if PREFIX + f.name not in o:
+            continue
+        value = o[PREFIX + f.name]
+        if f.name == "tags":
+            value = tuple(tag for tag in value if tag)
+        elif f.default is None and value == "":
+            value = None
+        values[f.name] = value
+    if values["license"] != "other":
+        for name in ("license_name", "license_link"):
+            if PREFIX + name not in o:
+                values[name] = None
     return CardConfig(**values)
 
 
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @config_option
-@card_options
+@functools.partial(card_options, as_built=True)
 @click.option("--force", "-f", is_flag=True, help="Replace the card even if it was edited by hand.")
 def card(path: Path, force: bool, **options: Any) -> None:
     """Write the card (README.md) and its chart of the artifact in PATH again, with new

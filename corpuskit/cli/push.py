@@ -61,12 +61,13 @@ def push(
     data/, rejects/ and duplicates/ are deleted in the same commit; no other file of the
     repository is touched.
     """
-    from corpuskit.output.publish import check_repo_id, plan_upload
+    from corpuskit.output.publish import check_card_repo_id, check_repo_id, plan_upload
     from corpuskit.output.publish import push as push_artifact
 
     if dry_run:
         check_repo_id(repo_id)
         files = plan_upload(folder)
+        check_card_repo_id(folder, repo_id)
         visibility = "private" if private else "the namespace's default visibility"
         click.echo(
             f"Would upload {len(files)} files ({_size(sum(f.size for f in files))}) from "

@@ -184,21 +184,36 @@ ID_PII = ("email", "secret")
 
 
 def scrub_metadata(cleaner: Cleaner, metadata: str) -> tuple[str, Counter[str]]:
-    """The ``metadata`` JSON with the personal data in its string values redacted (as
-    ``--pii`` says), and what was found. One scan of the whole text finds nothing in most
-    records; otherwise each value is scrubbed on its own, so the JSON stays valid."""
+    """The ``metadata`` JSON with the personal data in it redacted (as ``--pii`` says), and
+    what was found. One scan of the whole text finds nothing in most records; otherwise
+    each key and value is scrubbed on its own, so the JSON stays valid: keys (an address
+    book keyed by e-mail), strings, and numbers (a card number stored as an integer; a
+    redacted number becomes a string)."""
     _, found = cleaner.scrub(metadata, redact_it=False)
     if not found:
         return metadata, found
     found = Counter()
 
+    def text(value: str) -> str:
+        redacted, more = cleaner.scrub(value)
+        found.update(more)
+        return redacted
+
     def scrubbed(value: Any) -> Any:
         if isinstance(value, str):
-            text, more = cleaner.scrub(value)
-            found.update(more)
-            return text
+            return text(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            shown = json.dumps(value)
+            redacted = text(shown)
+            return value if redacted == shown else redacted
         if isinstance(value, dict):
-            return {k: scrubbed(v) for k, v in value.items()}
+            out: dict[str, Any] = {}
+            for key, item in value.items():
+                name = text(key)
+                while name in out:  # two keys redacted to one placeholder: keep both
+                    name += "'"
+                out[name] = scrubbed(item)
+            return out
         if isinstance(value, list):
             return [scrubbed(v) for v in value]
         return value

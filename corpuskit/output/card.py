@@ -228,7 +228,7 @@ def _description(config: BuildConfig, report: BuildReport) -> str:
         "corpuskit.toml (or `--description`) and `corpuskit card`.*\n"
     )
     made = "\n" + summary(report) + "\n"
-    home = f"\nHomepage: <{card.homepage}>\n" if card.homepage else ""
+    home = f"\nHomepage: [{card.homepage}]({card.homepage})\n" if card.homepage else ""
     return given + made + home
 
 
@@ -298,12 +298,14 @@ def _structure(config: BuildConfig, example: Mapping[str, Any] | None) -> str:
         + "\n"
     )
     if example is not None:
-        shown = dict(example)
-        if isinstance(shown.get("text"), str) and len(shown["text"]) > EXAMPLE_CHARS:
-            shown["text"] = shown["text"][:EXAMPLE_CHARS] + "…"
+        shown = {
+            k: v[:EXAMPLE_CHARS] + "…" if isinstance(v, str) and len(v) > EXAMPLE_CHARS else v
+            for k, v in example.items()
+        }
+        cut = [f"`{k}`" for k in shown if shown[k] != example[k]]
         text += (
             "\nAn example (the first article of the train split"
-            + (f"; its text cut at {EXAMPLE_CHARS} characters" if shown != example else "")
+            + (f"; {', '.join(cut)} cut at {EXAMPLE_CHARS} characters" if cut else "")
             + "):\n\n```json\n"
             + json.dumps(shown, ensure_ascii=False, indent=2, default=str)
             + "\n```\n"
@@ -369,18 +371,18 @@ def _source_rule(config: BuildConfig) -> str:
 def _license(config: BuildConfig) -> str:
     card = config.card
     head = "## License\n\n"
+    theirs = " The articles' own copyright stays with their publishers.\n"
     if card.license != "other":
         return (
-            head + f"`{card.license}` (see <https://hf.co/docs/hub/repositories-licenses>), as "
-            "declared by whoever built the dataset. The articles' own copyright stays with "
-            "their publishers.\n"
+            head + f"`{card.license}` (see [the Hub's list of licenses]"
+            "(https://hf.co/docs/hub/repositories-licenses)), as declared by whoever built the "
+            "dataset." + theirs
         )
+    link = f"[{card.license_link}]({card.license_link})" if card.license_link else ""
     if card.license_name:
-        link = f": <{card.license_link}>" if card.license_link else ""
-        return (
-            head + f"`{card.license_name}`{link}. The articles' own copyright stays with their "
-            "publishers.\n"
-        )
+        return head + f"`{card.license_name}`" + (f": {link}" if link else "") + "." + theirs
+    if link:
+        return head + f"A license of its own: {link}." + theirs
     return (
         head + "**No license was given** (`license: other` without a name): ask whoever "
         "published the dataset before using it. Its builder can set `license`, or "
@@ -392,4 +394,13 @@ def _citation(config: BuildConfig) -> str:
     citation = config.card.citation
     if not citation:
         return "## Citation\n\nNo citation was given.\n"
-    return f"## Citation\n\n```bibtex\n{citation.strip()}\n```\n"
+    fence = "`" * max(3, _longest_run(citation, "`") + 1)  # the citation cannot close it
+    return f"## Citation\n\n{fence}bibtex\n{citation.strip()}\n{fence}\n"
+
+
+def _longest_run(text: str, char: str) -> int:
+    longest = run = 0
+    for c in text:
+        run = run + 1 if c == char else 0
+        longest = max(longest, run)
+    return longest

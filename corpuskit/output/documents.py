@@ -141,17 +141,24 @@ def rewrite(
     manifest_path = folder / MANIFEST
     with staging.updating(folder) as tmp:
         manifest = read_manifest(manifest_path)
-        _check_files(folder, manifest, force)
-        built = config_of(manifest)
-        config = dataclasses.replace(built, card=settings(built.card))
         try:
-            report = BuildReport.from_card_json(config.name, str(folder), manifest["report"])
+            report = BuildReport.from_card_json("", str(folder), manifest["report"])
             shards = Shards.from_json(manifest["shards"])
         except (KeyError, TypeError) as exc:
             raise OutputError(
                 f"{manifest_path} has no record of what its card was made from ({exc}): it was "
                 "built by an older corpuskit; rebuild it to rewrite its card"
             ) from None
+        built = config_of(manifest)
+        if json.loads(json.dumps(built.to_manifest(), default=str)) != manifest["config"]:
+            raise OutputError(
+                f"{manifest_path} holds settings this corpuskit does not know (it was built by "
+                f"corpuskit {manifest.get('versions', {}).get('corpuskit', '?')}): rewriting "
+                "its card would drop them; rebuild it, or use the corpuskit that built it"
+            )
+        _check_files(folder, manifest, force)
+        config = dataclasses.replace(built, card=settings(built.card))
+        report.name = config.name
         write_documents(tmp, config, report, shards, folder, manifest["files"])
         files = dict(manifest["files"])
         changed = []
@@ -159,7 +166,8 @@ def rewrite(
             new = tmp / name
             if new.exists():
                 files[name] = sha256_file(new)
-            if files.get(name) != manifest["files"].get(name):
+            on_disk = sha256_file(folder / name) if (folder / name).is_file() else None
+            if files.get(name) != on_disk:  # after --force, a hand edit counts as a change
                 changed.append(name)
         manifest["config"] = config.to_manifest()
         manifest["files"] = files  # in the build's order (the same documents are listed)

@@ -102,6 +102,23 @@ def check_repo_id(repo_id: str) -> None:
         ) from exc
 
 
+def check_card_repo_id(folder: str | os.PathLike[str], repo_id: str) -> None:
+    """Refuse to push to another repository than the one the card's loading code names
+    (``--repo-id`` at build time), since the published card would then point elsewhere.
+
+    Raises :class:`PushError`."""
+    try:
+        manifest = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+        named = manifest["config"]["card"].get("repo_id")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return  # plan_upload reports an unreadable manifest
+    if named and named != repo_id:
+        raise PushError(
+            f"the card of {folder} tells readers to load it from {named}, not {repo_id}: push "
+            f"to {named}, or first run corpuskit card {folder} --repo-id {repo_id}"
+        )
+
+
 def plan_upload(folder: str | os.PathLike[str]) -> list[UploadFile]:
     """The files a push of ``folder`` uploads: ``corpuskit.json`` and every file its
     manifest lists, sorted by path, each with its size.
@@ -170,13 +187,15 @@ def push(
 
     Raises :class:`InvalidRepoId` for a malformed ``repo_id`` and
     :class:`ArtifactNotPushable` for a folder :func:`plan_upload` refuses, both before
-    any network call; :class:`PushError` when no token is found, when ``private`` is
+    any network call; :class:`PushError` when the card names another repository, when no
+    token is found, when ``private`` is
     asked of an existing public repository, or when the Hub refuses or cannot be
     reached (authentication, permissions, missing branch, a concurrent commit).
     """
     check_repo_id(repo_id)
     root = Path(folder)
     files = plan_upload(root)
+    check_card_repo_id(root, repo_id)
     adds = _adds(root, files)
     token = token or _find_token()
     if api is None:

@@ -298,8 +298,9 @@ def _recover_in_place(out: Path) -> list[Path]:
 
 
 def _move_entries(src: Path, dst: Path) -> None:
-    """Rename every entry of ``src`` into ``dst`` (same file system; never overwrites:
-    the swap protocol guarantees no name is in both)."""
+    """Rename every entry of ``src`` into ``dst`` (same file system). A whole-artifact swap
+    guarantees no name is in both; a file swap (:func:`_replace_in_place`) replaces files
+    of the same name, which ``rename(2)`` does in one step."""
     for entry in sorted(src.iterdir()):
         entry.rename(dst / entry.name)
 
@@ -361,9 +362,9 @@ def staging(
 @contextlib.contextmanager
 def updating(out: Path, wait: bool = False) -> Iterator[Path]:
     """Yield a fresh temporary folder inside the artifact ``out``; on normal exit each
-    entry put into it replaces the entry of that name in ``out``, all in one swap (the
-    in-place protocol of :func:`_swap_in_place`: a crash is rolled back or forward by the
-    next build or update). Holds the folder's lock throughout.
+    file put into it replaces the file of that name in ``out`` (:func:`_replace_in_place`:
+    no file is ever missing, and a crash is rolled back or forward by the next build or
+    update). Holds the folder's lock throughout.
 
     Raises ``OutputError`` when another build holds ``out`` (unless ``wait``) or the
     folder cannot be written.
@@ -379,11 +380,44 @@ def updating(out: Path, wait: bool = False) -> Iterator[Path]:
             raise OutputError(f"cannot write in {target.path}: {exc.strerror}") from exc
         try:
             yield tmp
-            names = {p.name for p in tmp.iterdir()}
-            if names:
-                _swap_in_place(tmp, target.path, names)
+            if any(tmp.iterdir()):
+                _replace_in_place(tmp, target.path)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _replace_in_place(tmp: Path, out: Path) -> None:
+    """Replace some top-level files of ``out`` by ``tmp``'s (``tmp`` is inside ``out``).
+
+    The old files are hard-linked (copied where links are not possible) into
+    ``.corpuskit-old-PID``, ``tmp`` is renamed ``.corpuskit-new-PID`` (the commit point),
+    then each new file replaces its old one with one ``rename(2)``, the manifest last, so
+    a reader never finds a file missing. :func:`remove_stale` finishes a crashed swap like
+    any other in-place swap: before the commit point the old files go back (they are the
+    same files), after it the new ones go in.
+    """
+    pid = os.getpid()
+    old = out / f"{OLD_MARK}{pid}"
+    new = out / f"{NEW_MARK}{pid}"
+    names = sorted(p.name for p in tmp.iterdir())
+    names.sort(key=lambda name: name == MANIFEST)  # the manifest last
+    with interrupts.deferred():
+        old.mkdir()
+        try:
+            for name in names:
+                if (out / name).is_file():
+                    try:
+                        os.link(out / name, old / name)
+                    except OSError:
+                        shutil.copy2(out / name, old / name)
+            tmp.rename(new)  # the commit point
+        except BaseException:
+            shutil.rmtree(old, ignore_errors=True)  # links and copies: ``out`` is untouched
+            raise
+        for name in names:
+            os.replace(new / name, out / name)
+        _remove_tree(old)
+        new.rmdir()
 
 
 def _swap(tmp: Path, out: Path) -> None:
@@ -422,9 +456,8 @@ def _swap(tmp: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _swap_in_place(tmp: Path, out: Path, names: set[str] | None = None) -> None:
-    """Swap ``out``'s entries for ``tmp``'s (``tmp`` is inside ``out``); with ``names``,
-    only the entries of those names (the others stay as they are).
+def _swap_in_place(tmp: Path, out: Path) -> None:
+    """Swap ``out``'s entries for ``tmp``'s (``tmp`` is inside ``out``).
 
     Move the old entries aside into ``.corpuskit-old-PID``; rename ``tmp`` to
     ``.corpuskit-new-PID`` (the commit point); move its entries in; remove the old ones.
@@ -440,9 +473,7 @@ def _swap_in_place(tmp: Path, out: Path, names: set[str] | None = None) -> None:
         old.mkdir()
         try:
             for entry in sorted(out.iterdir()):
-                if not entry.name.startswith(WORK_PREFIX) and (
-                    names is None or entry.name in names
-                ):
+                if not entry.name.startswith(WORK_PREFIX):
                     entry.rename(old / entry.name)
             tmp.rename(new)  # the commit point
         except BaseException:
