@@ -463,3 +463,34 @@ def test_a_citation_holding_a_code_fence_cannot_close_it(corpus: Path, tmp_path:
 def test_card_settings_that_would_break_the_card_are_refused(settings: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         CardConfig(**settings)
+
+
+def test_the_build_command_takes_every_card_option(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "news"
+    args = [
+        "build", str(corpus), "--out", str(out), "--min-chars", "50", "-q",
+        "--pretty-name", "Harbour News", "--description", "Made-up harbour news.",
+        "--license", "other", "--license-name", "harbour-1.0",
+        "--license-link", "https://example.org/l", "--homepage", "https://example.org",
+        "--citation", "@misc{h}", "--tag", "a", "--tags", "b",
+        "--repo-id", "me/harbour", "--language-configs", "1",
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    front = _front(out)
+    assert (front["pretty_name"], front["license_name"], front["tags"]) == (
+        "Harbour News",
+        "harbour-1.0",
+        ["corpuskit", "news", "a", "b"],
+    )
+    assert [c["config_name"] for c in front["configs"]] == ["default", "en", "fr", "rejects"]  # type: ignore[index]
+    text = (out / "README.md").read_text()
+    assert 'load_dataset("me/harbour")' in text and "@misc{h}" in text
+
+
+def test_a_bad_card_option_stops_the_build_before_it_reads(corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "news"
+    result = CliRunner().invoke(main, ["build", str(corpus), "--out", str(out), "--homepage", "x"])
+    assert result.exit_code == 2
+    assert result.output == ("Error: --homepage 'x' is not a web address: give an http(s):// URL\n")
+    assert not out.exists()
