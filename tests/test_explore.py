@@ -131,3 +131,25 @@ def test_diff_against_a_folder_that_is_not_an_artifact_is_one_line(
     result = CliRunner().invoke(main, ["diff", str(v1), str(tmp_path / "empty")])
     assert result.exit_code == 1
     assert "is not a corpuskit artifact (no corpuskit.json)" in result.output
+
+
+def test_a_reader_that_closed_the_pipe_ends_inspect_quietly(v1: Path) -> None:
+    """`corpuskit inspect DIR | head`: the pipe's read end is closed before inspect
+    writes (here: before it starts), so every write fails with EPIPE."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "corpuskit", "inspect", str(v1), "--samples", "3"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (1, b"")

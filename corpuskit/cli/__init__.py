@@ -88,6 +88,13 @@ class Main(click.Group):
             )
         except CorpuskitError as exc:
             _fail(str(exc), exc.exit_code)
+        except BrokenPipeError:
+            # Whoever read stdout stopped (`corpuskit inspect DIR | head`): stop quietly, as
+            # Unix tools do. Point stdout at /dev/null first, or Python's flush at exit
+            # raises again (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as exc:
