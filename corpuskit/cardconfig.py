@@ -123,17 +123,3 @@ class CardConfig:
                 f"--license-link {self.license_link!r}: give a URL, or the name of a file "
                 "beside the card (e.g. LICENSE)"
             )
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> CardConfig:
-        """The settings a manifest's ``config.card`` record holds (lists become tuples).
-
-        Raises ``ConfigError`` for a key that is not a setting, or a bad value."""
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown card setting {unknown[0]!r}")
-        values: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
-        }
-        return cls(**values)

@@ -78,9 +78,10 @@ def test_bad_card_settings_are_refused_with_the_fix(settings: dict, message: str
 
 
 def test_card_settings_round_trip_through_the_manifest_record() -> None:
-    import dataclasses
+    from corpuskit.output.documents import config_of
 
-    assert CardConfig.from_json(json.loads(json.dumps(dataclasses.asdict(CARD)))) == CARD
+    record = json.loads(json.dumps(BuildConfig(name="news", card=CARD).to_manifest()))
+    assert config_of({"config": record}).card == CARD
 
 
 def test_card_settings_never_change_a_row(corpus: Path, tmp_path: Path) -> None:
