@@ -342,11 +342,7 @@ def staging(
             tmp = target.path / f"{TMP_MARK}{os.getpid()}"
         else:
             tmp = target.path.parent / f".{target.path.name}{TMP_MARK}{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        try:
-            tmp.mkdir()
-        except OSError as exc:
-            raise OutputError(f"cannot write in {tmp.parent}: {exc.strerror}") from exc
+        _fresh(tmp)
         try:
             yield tmp
             # Again: a file put into --out while the build ran must not go with the swap.
@@ -373,17 +369,23 @@ def updating(out: Path, wait: bool = False) -> Iterator[Path]:
     with lock.hold(target.lock_file, str(target.given), wait):
         remove_stale(target.path)
         tmp = target.path / f"{TMP_MARK}{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        try:
-            tmp.mkdir()
-        except OSError as exc:
-            raise OutputError(f"cannot write in {target.path}: {exc.strerror}") from exc
+        _fresh(tmp)
         try:
             yield tmp
             if any(tmp.iterdir()):
                 _replace_in_place(tmp, target.path)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fresh(tmp: Path) -> None:
+    """Make ``tmp`` an empty folder (a dead build's leftover of that name goes first).
+    Raises ``OutputError`` when its parent cannot be written."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir()
+    except OSError as exc:
+        raise OutputError(f"cannot write in {tmp.parent}: {exc.strerror}") from exc
 
 
 def _replace_in_place(tmp: Path, out: Path) -> None:
