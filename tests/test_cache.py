@@ -316,6 +316,32 @@ def test_an_unusable_cache_is_reported_and_changes_nothing(tmp_path: Path, corpu
     assert files_of(tmp_path / "out") == cold([corpus], tmp_path / "cold", CONFIG)
 
 
+def test_a_store_locked_while_another_worker_sets_it_up_is_retried_not_turned_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers opening a new store at once: SQLite tells the one that loses the race
+    to switch it to WAL "database is locked" at once, without waiting."""
+    real_connect = sqlite3.connect
+    refusals = []
+
+    class LosesTheRace(sqlite3.Connection):
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            if sql.startswith("PRAGMA journal_mode") and len(refusals) < 2:
+                refusals.append(sql)
+                raise sqlite3.OperationalError("database is locked")
+            return super().execute(sql, *args)
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        return real_connect(*args, factory=LosesTheRace, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    cache = MapCache(tmp_path / "cache")
+    assert (cache.enabled, cache.problem, len(refusals)) == (True, None, 2)
+    cache.put([(b"k", b"v")])
+    assert cache.get([b"k"]) == {b"k": b"v"}
+    cache.close()
+
+
 def test_pool_workers_share_the_cache(tmp_path: Path, corpus: Path) -> None:
     config = replace(CONFIG, cache=str(tmp_path / "cache"), jobs=2)
     build([corpus], tmp_path / "warm", config)
