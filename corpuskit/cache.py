@@ -15,6 +15,11 @@ does the hard parts):
   each of them whole or absent, never torn;
 - **a corrupt entry**: each value is stored with its BLAKE2b digest and checked when read;
   one that does not match is a miss (recomputed and stored again);
+- **whole files** (:mod:`corpuskit.filecache`): a large input file's results are also
+  stored whole, as files in ``DIR/files/<folder>/`` named by a row of the ``files`` table.
+  A folder is filled under a fresh name and named by its row only once complete, so a
+  killed build leaves at most an unnamed folder (``prune`` removes those once an hour
+  old); every file in it is checked against its sha256 before use;
 - **a power cut**: writes are not synced to disk (a cache can be rebuilt, time cannot), so
   an OS crash may damage the file; that is the next case:
 - **a corrupt or unusable database**: the cache is switched off for the rest of the build
@@ -29,7 +34,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -44,14 +51,32 @@ DIGEST_BYTES = 16
 #: SQLite allows 32,766 parameters a statement (since 3.32); lookups go in chunks.
 CHUNK = 900
 
-_SCHEMA = """
+#: The folder of whole-file results, inside the cache folder.
+FILES_DIR = "files"
+#: A folder of ``FILES_DIR`` that no row names is left alone by prune until it is this old
+#: (a build may be filling it, or about to name it).
+ORPHAN_SECONDS = 3600
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS entries (
     key BLOB PRIMARY KEY,
     value BLOB NOT NULL,
     digest BLOB NOT NULL,
     used INTEGER NOT NULL
 )
-"""
+""",
+    """
+CREATE TABLE IF NOT EXISTS files (
+    key BLOB PRIMARY KEY,
+    value BLOB NOT NULL,
+    digest BLOB NOT NULL,
+    used INTEGER NOT NULL,
+    folder TEXT NOT NULL,
+    size INTEGER NOT NULL
+)
+""",
+)
 
 
 def default_folder() -> Path:
@@ -94,7 +119,8 @@ def _setup(path: Path) -> sqlite3.Connection:
             # (never the artifact). Halves the cost of filling the cache (42 against 83 µs
             # per 3 KB entry here).
             db.execute("PRAGMA synchronous=OFF")
-            db.execute(_SCHEMA)
+            for statement in _SCHEMA:
+                db.execute(statement)
             db.commit()
             return db
         except sqlite3.OperationalError as exc:
@@ -187,10 +213,85 @@ class MapCache:
         except sqlite3.Error as exc:
             self._off(exc)
 
+    # -- whole files (corpuskit.filecache) ---------------------------------------------
+
+    def get_file(self, key: bytes) -> tuple[bytes, Path] | None:
+        """The value stored whole for ``key`` and the folder of its files, or None (absent,
+        or its digest does not match)."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute(
+                "SELECT value, digest, folder, used FROM files WHERE key = ?", (key,)
+            ).fetchone()
+            if row is None:
+                return None
+            value, digest, folder, used = row
+            if _digest(value) != digest or not _plain_name(folder):
+                self.corrupt += 1
+                return None
+            today = _today()
+            if used < today:
+                with self._db:
+                    self._db.execute("UPDATE files SET used = ? WHERE key = ?", (today, key))
+        except sqlite3.Error as exc:
+            self._off(exc)
+            return None
+        return value, self.folder / FILES_DIR / folder
+
+    def stage_folder(self) -> Path | None:
+        """A new empty folder to fill with a whole file's results (then :meth:`put_file`
+        or delete it), or None when the cache is off or the folder cannot be made."""
+        if self._db is None:
+            return None
+        try:
+            root = self.folder / FILES_DIR
+            root.mkdir(exist_ok=True)
+            return Path(tempfile.mkdtemp(dir=root))
+        except OSError:
+            return None
+
+    def put_file(self, key: bytes, value: bytes, staged: Path, size: int) -> None:
+        """Name ``staged`` (from :meth:`stage_folder`, complete, ``size`` bytes) as the
+        whole-file entry ``key``. When ``key`` already has one (another build stored the
+        same file first), that one stays and ``staged`` is deleted."""
+        stored = False
+        if self._db is not None:
+            try:
+                with self._db:
+                    cursor = self._db.execute(
+                        "INSERT OR IGNORE INTO files VALUES (?, ?, ?, ?, ?, ?)",
+                        (key, value, _digest(value), _today(), staged.name, size),
+                    )
+                    stored = cursor.rowcount == 1
+            except sqlite3.Error as exc:
+                self._off(exc)
+        if not stored:
+            shutil.rmtree(staged, ignore_errors=True)
+
+    def drop_file(self, key: bytes) -> None:
+        """Forget the whole-file entry ``key`` (found unusable); its folder goes with it."""
+        if self._db is None:
+            return
+        try:
+            with self._db:
+                row = self._db.execute("SELECT folder FROM files WHERE key = ?", (key,)).fetchone()
+                self._db.execute("DELETE FROM files WHERE key = ?", (key,))
+        except sqlite3.Error as exc:
+            self._off(exc)
+            return
+        if row is not None and _plain_name(row[0]):
+            shutil.rmtree(self.folder / FILES_DIR / row[0], ignore_errors=True)
+
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _plain_name(name: object) -> bool:
+    """A folder name as stage_folder makes them (never a path that leads elsewhere)."""
+    return isinstance(name, str) and bool(name) and "/" not in name and name not in (".", "..")
 
 
 # -- looking after the store (`corpuskit cache info|prune`) ---------------------------------
@@ -198,9 +299,10 @@ class MapCache:
 
 @dataclass(frozen=True)
 class CacheInfo:
-    """What a cache folder holds: ``entries``, ``value_bytes`` (the results themselves),
-    ``file_bytes`` (the database files on disk), and the days (since the epoch) the least
-    and most recently used entries were last used (None when empty)."""
+    """What a cache folder holds: ``entries`` (articles), ``value_bytes`` (their results),
+    ``file_bytes`` (everything on disk: the database and the whole-file folders), the days
+    (since the epoch) the least and most recently used entries were last used (None when
+    empty), and ``whole_files`` entries of ``whole_file_bytes``."""
 
     folder: Path
     entries: int
@@ -208,6 +310,8 @@ class CacheInfo:
     file_bytes: int
     oldest_use: int | None
     newest_use: int | None
+    whole_files: int = 0
+    whole_file_bytes: int = 0
 
 
 @contextlib.contextmanager
@@ -218,13 +322,22 @@ def _open(folder: Path) -> Iterator[sqlite3.Connection | None]:
         return
     db = sqlite3.connect(path, timeout=BUSY_SECONDS)
     try:
+        for statement in _SCHEMA:  # a store an older corpuskit made has no files table
+            db.execute(statement)
+        db.commit()
         yield db
     finally:
         db.close()
 
 
 def _file_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.glob(f"{DB_NAME}*") if p.is_file())
+    files = [p for p in folder.glob(f"{DB_NAME}*") if p.is_file()]
+    files += [p for p in (folder / FILES_DIR).glob("*/*") if p.is_file()]
+    total = 0
+    for path in files:
+        with contextlib.suppress(OSError):  # a prune or a build may remove it meanwhile
+            total += path.stat().st_size
+    return total
 
 
 def info(folder: str | Path) -> CacheInfo:
@@ -237,7 +350,21 @@ def info(folder: str | Path) -> CacheInfo:
         entries, size, oldest, newest = db.execute(
             "SELECT count(*), coalesce(sum(length(value)), 0), min(used), max(used) FROM entries"
         ).fetchone()
-    return CacheInfo(folder, entries, size, _file_bytes(folder), oldest, newest)
+        whole, whole_bytes, whole_oldest, whole_newest = db.execute(
+            "SELECT count(*), coalesce(sum(size + length(value)), 0), min(used), max(used) "
+            "FROM files"
+        ).fetchone()
+    used = [day for day in (oldest, newest, whole_oldest, whole_newest) if day is not None]
+    return CacheInfo(
+        folder,
+        entries,
+        size,
+        _file_bytes(folder),
+        min(used, default=None),
+        max(used, default=None),
+        whole,
+        whole_bytes,
+    )
 
 
 @dataclass(frozen=True)
@@ -250,10 +377,14 @@ def prune(
     folder: str | Path, older_than_days: float | None = None, max_bytes: int | None = None
 ) -> Pruned:
     """Remove entries not used for ``older_than_days``, then the least recently used ones
-    until the values take at most ``max_bytes``; the file then gives the space back.
-    Safe while builds run (they wait for the prune's transaction)."""
+    until the results (articles' values and whole files) take at most ``max_bytes``; the
+    file then gives the space back. Whole-file folders that no entry names and that are
+    over ``ORPHAN_SECONDS`` old (left by a killed build) go too. Safe while builds run
+    (they wait for the prune's transaction; one that loses a whole file it was about to
+    use reads that file instead)."""
     folder = Path(folder)
     removed, freed = 0, 0
+    gone: list[str] = []  # whole-file folders whose rows were deleted
     with _open(folder) as db:
         if db is None:
             return Pruned(0, 0)
@@ -266,25 +397,63 @@ def prune(
                 ).fetchone()
                 db.execute("DELETE FROM entries WHERE used < ?", (cutoff,))
                 removed, freed = removed + n, freed + size
+                for key, size, name in db.execute(
+                    "SELECT key, size + length(value), folder FROM files WHERE used < ?",
+                    (cutoff,),
+                ).fetchall():
+                    db.execute("DELETE FROM files WHERE key = ?", (key,))
+                    gone.append(name)
+                    removed, freed = removed + 1, freed + size
             if max_bytes is not None:
-                total = db.execute(
-                    "SELECT coalesce(sum(length(value)), 0) FROM entries"
-                ).fetchone()[0]
-                doomed: list[bytes] = []
-                rows = db.execute("SELECT key, length(value) FROM entries ORDER BY used, key")
-                for key, size in rows:
-                    if total <= max_bytes:
-                        break
-                    doomed.append(key)
-                    total -= size
-                    freed += size
-                for start in range(0, len(doomed), CHUNK):
-                    chunk = doomed[start : start + CHUNK]
-                    db.execute(
-                        f"DELETE FROM entries WHERE key IN ({','.join('?' * len(chunk))})",
-                        chunk,
-                    )
-                removed += len(doomed)
+                n, size = _prune_to(db, max_bytes, gone)
+                removed, freed = removed + n, freed + size
         if removed:
             db.execute("VACUUM")
+        named = {name for (name,) in db.execute("SELECT folder FROM files")}
+    for name in gone:
+        if _plain_name(name):
+            shutil.rmtree(folder / FILES_DIR / name, ignore_errors=True)
+    _remove_orphans(folder / FILES_DIR, named)
     return Pruned(removed, freed)
+
+
+def _prune_to(db: sqlite3.Connection, max_bytes: int, gone: list[str]) -> tuple[int, int]:
+    """Delete the least recently used entries of both kinds until the rest take at most
+    ``max_bytes``; adds deleted whole-file folders to ``gone``; returns (entries, bytes)."""
+    total = db.execute(
+        "SELECT (SELECT coalesce(sum(length(value)), 0) FROM entries)"
+        " + (SELECT coalesce(sum(size + length(value)), 0) FROM files)"
+    ).fetchone()[0]
+    doomed: list[bytes] = []
+    removed, freed = 0, 0
+    rows = db.execute(
+        "SELECT used, key, length(value), NULL FROM entries"
+        " UNION ALL SELECT used, key, size + length(value), folder FROM files"
+        " ORDER BY 1, 2"
+    ).fetchall()
+    for _used, key, size, name in rows:
+        if total <= max_bytes:
+            break
+        if name is None:
+            doomed.append(key)
+        else:
+            db.execute("DELETE FROM files WHERE key = ?", (key,))
+            gone.append(name)
+        total -= size
+        freed += size
+        removed += 1
+    for start in range(0, len(doomed), CHUNK):
+        chunk = doomed[start : start + CHUNK]
+        db.execute(f"DELETE FROM entries WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+    return removed, freed
+
+
+def _remove_orphans(root: Path, named: set[str]) -> None:
+    """Delete the folders of ``root`` no entry names, once ``ORPHAN_SECONDS`` old."""
+    if not root.is_dir():
+        return
+    cutoff = time.time() - ORPHAN_SECONDS
+    for path in root.iterdir():
+        with contextlib.suppress(OSError):
+            if path.name not in named and path.is_dir() and path.stat().st_mtime < cutoff:
+                shutil.rmtree(path, ignore_errors=True)

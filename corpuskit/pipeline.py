@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -25,6 +25,7 @@ from corpuskit import mapstage, schema
 from corpuskit.config import BuildConfig
 from corpuskit.errors import CorpuskitError
 from corpuskit.executors import make_executor
+from corpuskit.filecache import make_schedule
 from corpuskit.layout import WORK_DIR
 from corpuskit.output.documents import write_documents
 from corpuskit.output.manifest import read_pins, write_manifest
@@ -35,7 +36,7 @@ from corpuskit.output.writer import Shards
 from corpuskit.plan import Plan, Planner
 from corpuskit.record import KeyBatch, RawRecord, Reject
 from corpuskit.report import BuildReport, NothingKept
-from corpuskit.sources import SourceStats, iter_records
+from corpuskit.sources import SourceStats, iter_marked, iter_records
 from corpuskit.storage import is_url
 
 __all__ = ["BuildProgress", "BuildReport", "NothingKept", "Validation", "build", "validate"]
@@ -125,7 +126,7 @@ def _read_map_plan(
     done = rejected = 0
     # closing(): on an error or interrupt the pool is shut down here, in order, not
     # whenever the garbage collector finalises the generator (at interpreter exit).
-    with contextlib.closing(_map(sources, config, stats, work)) as results:
+    with contextlib.closing(_map(sources, config, stats, work, report)) as results:
         for result, part in results:
             if part is not None:
                 spill.add(part)
@@ -216,12 +217,20 @@ def _map(
     config: BuildConfig,
     stats: SourceStats,
     spill_folder: Path,
+    report: BuildReport,
 ) -> Generator[Mapped, None, None]:
     """The map stage's results, batch by batch, in input order, each with the spill part
     its kept rows went to; checks at the end that every record read came back (as a row
-    or a reject)."""
+    or a reject). With a cache, large files found in it whole are not read
+    (:mod:`corpuskit.filecache`); ``report`` counts them."""
     # Arguments are read in a fixed order, so `build a b` and `build b a` agree.
-    items = iter_records(sorted(sources, key=os.fspath), config.source, stats)
+    ordered = sorted(sources, key=os.fspath)
+    schedule, files = make_schedule(config, spill_folder)
+    items = (
+        iter_records(ordered, config.source, stats)
+        if files is None
+        else iter_marked(ordered, config.source, stats, files)
+    )
     executor = make_executor(
         config.jobs,
         preload=_WORKER_MODULES,
@@ -242,12 +251,22 @@ def _map(
         str(spill_folder),
         ship=config.executor == "ray",
     )
-    results = executor.map(factory, work, _batches(items, config.batch_size))
+    results = executor.map(factory, work, schedule.batches(items))
     mapped = 0
-    with contextlib.closing(results):  # closing this generator closes the executor's
-        for result, part in results:
-            mapped += (part.rows if part is not None else 0) + len(result.rejects)
-            yield result, part
+    try:
+        # closing these generators closes the executor's
+        with (
+            contextlib.closing(results),
+            contextlib.closing(schedule.results(results)) as ordered_results,
+        ):
+            for result, part in ordered_results:
+                mapped += (part.rows if part is not None else 0) + len(result.rejects)
+                yield result, part
+    finally:
+        if files is not None:
+            report.files_from_cache = files.found
+            report.cache_corrupt += files.cache.corrupt
+            files.close()
     # "read" is what the sources yielded, not what came back from the map stage, so a
     # record lost between the two cannot balance the books by vanishing from both.
     if mapped != stats.records:
@@ -340,16 +359,3 @@ def map_and_spill(
 def _batch_start(batch: Batch) -> str:
     """Where a batch starts, for error messages: ``file:line``."""
     return str(batch[0][1].provenance) if batch else "an empty batch"
-
-
-def _batches(
-    items: Iterable[RawRecord | Reject], size: int
-) -> Iterator[list[tuple[int, RawRecord | Reject]]]:
-    batch: list[tuple[int, RawRecord | Reject]] = []
-    for seq, item in enumerate(items):
-        batch.append((seq, item))
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -83,6 +83,7 @@ RUN_ONLY = (
     "timings",
     "index_bytes",
     "from_cache",
+    "files_from_cache",
     "cache_corrupt",
     "cache_problem",
 )
@@ -125,6 +126,7 @@ class BuildReport:
     # The cache (corpuskit.cache): records whose map-stage result came from it, entries
     # found corrupt (recomputed), and why it was off, if it was. Never in the artifact.
     from_cache: int = 0
+    files_from_cache: int = 0  # input files whose results were taken whole (filecache)
     cache_corrupt: int = 0
     cache_problem: str | None = None
     # kind -> personal data the pii step found (corpuskit.clean.pii.KINDS order)
@@ -378,7 +380,10 @@ class BuildReport:
                 if report.cache_corrupt
                 else ""
             )
-            lines.append(f"  from the cache: {report.from_cache:,} of {report.read:,}{corrupt}")
+            whole = f", {report.files_from_cache:,} whole files" if report.files_from_cache else ""
+            lines.append(
+                f"  from the cache: {report.from_cache:,} of {report.read:,}{whole}{corrupt}"
+            )
         if report.cache_problem:
             lines.append(f"  warning: {report.cache_problem}")
         if report.held:

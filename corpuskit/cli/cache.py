@@ -37,7 +37,7 @@ _CACHE_OPTION = click.option(
 @cache.command("info")
 @_CACHE_OPTION
 def cache_info(cache_dir: Path | None) -> None:
-    """Where the cache is, how many articles it holds and its size on disk.
+    """Where the cache is, how many articles and whole files it holds, and its size on disk.
 
     \b
     Examples:
@@ -55,6 +55,8 @@ def cache_info(cache_dir: Path | None) -> None:
         raise CorpuskitError(f"{folder} does not hold a usable cache: {exc}") from None
     click.echo(f"cache: {got.folder}")
     click.echo(f"  entries: {got.entries:,} ({_mb(got.value_bytes)} of results)")
+    if got.whole_files:
+        click.echo(f"  whole files: {got.whole_files:,} ({_mb(got.whole_file_bytes)})")
     click.echo(f"  on disk: {_mb(got.file_bytes)}")
     if got.oldest_use is not None and got.newest_use is not None:
         click.echo(f"  last used: {_day(got.oldest_use)} (oldest) to {_day(got.newest_use)}")

@@ -206,13 +206,19 @@ class _PlainUnpickler(pickle.Unpickler):
         return found
 
 
+def load_plain(value: bytes) -> Any:
+    """Unpickle ``value``, building nothing but plain data and dates. Raises
+    ``pickle.UnpicklingError`` (or another error of a malformed pickle) otherwise."""
+    return _PlainUnpickler(io.BytesIO(value)).load()
+
+
 def decode(value: bytes, signature_bytes: int | None = None) -> Outcome | None:
     """The outcome stored in ``value``, or None when it cannot be read back as one: not a
     pickle of plain data, or not of the shape and types a map-stage outcome has (a value
     someone else wrote into a shared cache folder must be a miss, never an error).
     ``signature_bytes``: the MinHash signature length the settings give (None: any)."""
     try:
-        outcome = _PlainUnpickler(io.BytesIO(value)).load()
+        outcome = load_plain(value)
         return outcome if _well_formed(outcome, signature_bytes) else None
     except Exception:  # any malformed value is a miss, never an error
         return None

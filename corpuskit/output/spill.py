@@ -66,6 +66,9 @@ class SpillPart:
     #: The file's bytes, when the part was made where ``path`` cannot be written (a Ray
     #: worker on another node): the build process writes them (:meth:`Spill.add`).
     data: bytes | None = None
+    #: Added to the file's ``_seq`` values when read: a part stored by an earlier build
+    #: (corpuskit.filecache) holds that build's sequence numbers.
+    seq_shift: int = 0
 
     @property
     def rows(self) -> int:
@@ -122,6 +125,15 @@ class _MappedPart:
             self._mmap.madvise(mmap.MADV_DONTNEED)
 
 
+def _shifted(table: pa.Table, part: SpillPart) -> pa.Table:
+    """``table`` (rows of ``part``) with the part's ``seq_shift`` added to ``_seq``."""
+    if not part.seq_shift:
+        return table
+    index = table.schema.get_field_index("_seq")
+    seq = pc.add(table.column(index), pa.scalar(part.seq_shift, pa.int64()))
+    return table.set_column(index, table.schema.field(index), seq)
+
+
 class Spill:
     """The parts written so far, and the write stage's view of them in artifact order."""
 
@@ -172,7 +184,7 @@ class Spill:
                     mapped = opened.get(i) or _MappedPart(part.path)
                     if keep_open:
                         opened[i] = mapped
-                    slices.append(mapped.table.slice(start, stop - start))
+                    slices.append(_shifted(mapped.table.slice(start, stop - start), part))
                     touched.append(mapped)
                 if len(slices) == COPY_PARTS or (i == len(self.parts) - 1 and slices):
                     # The group reads a few rows of every column of every part, and Linux

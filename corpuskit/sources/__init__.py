@@ -22,12 +22,21 @@ import contextlib
 import io
 import os
 from collections.abc import Hashable, Iterator, Sequence
-from typing import cast
+from typing import IO, cast
 
 from corpuskit.config import SourceConfig
 from corpuskit.errors import SourceError
 from corpuskit.record import MAX_REJECT_TEXT, Provenance, RawRecord, Reason, Reject
-from corpuskit.sources.base import InputFile, SourceStats, bad_file
+from corpuskit.sources.base import (
+    FileEnd,
+    FileHook,
+    FileMark,
+    FileReplayed,
+    FileStart,
+    InputFile,
+    SourceStats,
+    bad_file,
+)
 from corpuskit.sources.discover import (
     InputPath,
     check_paths,
@@ -44,9 +53,15 @@ from corpuskit.storage import Remote, error_text
 __all__ = [
     "FORMATS",
     "MAX_REJECT_TEXT",
+    "FileEnd",
+    "FileHook",
+    "FileMark",
+    "FileReplayed",
+    "FileStart",
     "InputFile",
     "SourceError",
     "SourceStats",
+    "iter_marked",
     "iter_records",
 ]
 
@@ -63,7 +78,21 @@ def iter_records(
     """
     config = config or SourceConfig()
     checked = check_paths(paths)
-    return _iterate(checked, config, stats if stats is not None else SourceStats())
+    stats = stats if stats is not None else SourceStats()
+    return cast(Iterator[RawRecord | Reject], _iterate(checked, config, stats, None))
+
+
+def iter_marked(
+    paths: Sequence[str | os.PathLike[str]],
+    config: SourceConfig,
+    stats: SourceStats,
+    hook: FileHook,
+) -> Iterator[RawRecord | Reject | FileMark]:
+    """:func:`iter_records`, asking ``hook`` about every local file before reading it:
+    a file it has the outcome of is one :class:`FileReplayed` (counted in ``stats`` as
+    read, with the records it holds), a file it wants to see whole is framed by
+    :class:`FileStart` and :class:`FileEnd`. Raises what ``iter_records`` raises."""
+    return _iterate(check_paths(paths), config, stats, hook)
 
 
 def input_bytes(paths: Sequence[str | os.PathLike[str]]) -> int | None:
@@ -87,8 +116,11 @@ def input_bytes(paths: Sequence[str | os.PathLike[str]]) -> int | None:
 
 
 def _iterate(
-    checked: list[tuple[str | Remote, bool]], config: SourceConfig, stats: SourceStats
-) -> Iterator[RawRecord | Reject]:
+    checked: list[tuple[str | Remote, bool]],
+    config: SourceConfig,
+    stats: SourceStats,
+    hook: FileHook | None,
+) -> Iterator[RawRecord | Reject | FileMark]:
     seen: set[Hashable] = set()
     for path, is_folder in checked:
         inputs: Iterator[InputPath]
@@ -97,14 +129,22 @@ def _iterate(
         else:
             inputs = walk_folder(path, stats) if is_folder else iter([file_input(path)])
         for item in inputs:
-            for record in _read_one(item, config, stats, seen):
-                stats.records += 1  # counted where records enter: the accounting's "read"
+            for record in _read_one(item, config, stats, seen, hook):
+                # counted where records enter: the accounting's "read"
+                if isinstance(record, FileReplayed):
+                    stats.records += record.records
+                elif not isinstance(record, (FileStart, FileEnd)):
+                    stats.records += 1
                 yield record
 
 
 def _read_one(
-    item: InputPath, config: SourceConfig, stats: SourceStats, seen: set[Hashable]
-) -> Iterator[RawRecord | Reject]:
+    item: InputPath,
+    config: SourceConfig,
+    stats: SourceStats,
+    seen: set[Hashable],
+    hook: FileHook | None,
+) -> Iterator[RawRecord | Reject | FileMark]:
     provenance = Provenance(item.display)
     if item.error is not None:
         yield bad_file(config, Reason.UNREADABLE, item.error, provenance)
@@ -117,9 +157,26 @@ def _read_one(
         stats.skip("already read")  # the same file given twice (e.g. a folder and a file in it)
         return
     raw = opened
+    mark: FileStart | None = None
+    if hook is not None and item.fs is None:
+        try:
+            answer = hook(item.display, item.fmt, cast(IO[bytes], raw))
+        except BaseException:
+            raw.close()
+            raise
+        if isinstance(answer, FileReplayed):
+            raw.close()
+            stats.bytes_done += answer.read.size
+            stats.inputs.append(answer.read)
+            stats.files_read += 1
+            yield answer
+            return
+        mark = answer
     stream = HashingReader(raw)
     stats.current = stream
     try:
+        if mark is not None:
+            yield mark
         read = reader(item.fmt)
         yield from read(OpenedFile(stream, raw, item.display, item.path), config)
         stream.drain()
@@ -132,13 +189,18 @@ def _read_one(
             f"read error after {stream.size:,} bytes: {os_error_text(exc)}",
             provenance,
         )
+        if mark is not None:
+            yield FileEnd(mark.ticket, None)
         return
     finally:
         raw.close()
         stats.current = None
         stats.bytes_done += stream.size
-    stats.inputs.append(InputFile(item.display, stream.size, stream.hexdigest()))
+    read_to_end = InputFile(item.display, stream.size, stream.hexdigest())
+    stats.inputs.append(read_to_end)
     stats.files_read += 1
+    if mark is not None:
+        yield FileEnd(mark.ticket, read_to_end)
 
 
 def _open_local(item: InputPath, seen: set[Hashable]) -> io.BufferedIOBase | str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any, Protocol
 
 from corpuskit.config import SourceConfig
 from corpuskit.errors import SourceError
@@ -21,6 +21,48 @@ class InputFile:
     path: str
     size: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class FileStart:
+    """In a stream with a :class:`FileHook`: the records of a file the hook asked to see
+    whole start after this mark. ``ticket`` is what the hook gave for it."""
+
+    ticket: Any
+
+
+@dataclass(frozen=True)
+class FileEnd:
+    """The end of the records a :class:`FileStart` opened. ``read``: the file as read to
+    its end (size and sha256), or None when reading stopped part-way (its records so far
+    are in the stream, and a reject says why)."""
+
+    ticket: Any
+    read: InputFile | None
+
+
+@dataclass(frozen=True)
+class FileReplayed:
+    """A file whose records the hook already has the outcome of: it is counted as read
+    (``read``, ``records``) but not read. ``replay`` is what the hook gave for it."""
+
+    replay: Any
+    read: InputFile
+    records: int
+
+
+FileMark = FileStart | FileEnd | FileReplayed
+
+
+class FileHook(Protocol):
+    """Asked about every local file before it is read (``display``: its name in
+    provenance; ``fmt``: its format; ``fh``: the file, open at its start, to be left
+    there). Answers a :class:`FileReplayed` (the file is not read), a
+    :class:`FileStart` (its records are framed by marks), or None (read as usual)."""
+
+    def __call__(
+        self, display: str, fmt: str, fh: IO[bytes]
+    ) -> FileStart | FileReplayed | None: ...
 
 
 @dataclass
