@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,8 +36,20 @@ def split_of_score(value: float, eval_ratio: float) -> str:
 
 def score(group_key: str, seed: int) -> float:
     """A uniform number in [0, 1) fixed by the group key and the seed."""
-    digest = hashlib.blake2b(f"{seed}\x00{group_key}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
+    return _scorer(seed)(group_key)
+
+
+def _scorer(seed: int) -> Callable[[str], float]:
+    """:func:`score` for one seed, as a function of the group key alone (the global stage
+    scores every group: ~4 µs a key this way, ~13 µs with a Counter and a call per key)."""
+    prefix = f"{seed}\x00"
+    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
+
+    def score_of(group_key: str) -> float:
+        digest = blake2b((prefix + group_key).encode(), digest_size=8).digest()
+        return from_bytes(digest, "big") / 2**64
+
+    return score_of
 
 
 @dataclass
@@ -120,8 +132,10 @@ def assign_indexed(
     scores = array("d")
     codes = array("b")
     out = IndexedSplit(np.zeros(0, dtype=np.int8))
+    score_of_key = _scorer(seed)
+    eval_code, train_code = SPLITS.index(EVAL), SPLITS.index(TRAIN)
     for i, key in enumerate(group_keys):
-        pinned = Counter(pins.get(i, ()))
+        pinned = Counter(pins[i]) if i in pins else None
         if pinned:
             out.pinned += 1
             if len(pinned) > 1:
@@ -129,9 +143,10 @@ def assign_indexed(
             codes.append(SPLITS.index(TRAIN if pinned[TRAIN] > pinned[EVAL] else EVAL))
             scores.append(np.nan)  # pinned: not free to move
             continue
-        s = score(key, seed)
+        s = score_of_key(key)
         scores.append(s)
-        codes.append(SPLITS.index(split_of_score(s, eval_ratio)))
+        # as split_of_score
+        codes.append(eval_code if s < eval_ratio else train_code)
     score_of = np.frombuffer(scores, dtype=np.float64)
     out.codes = np.frombuffer(codes, dtype=np.int8).copy()
     free = ~np.isnan(score_of)

@@ -21,7 +21,7 @@ from corpuskit.config import NearDupConfig, SourceConfig
 from corpuskit.filecache import FileCache, _Filling, _Ticket
 from corpuskit.mapstage import BatchResult
 from corpuskit.mapstage.replay import decode_batch, encode_batch
-from corpuskit.record import Keys, KeyBatch, Provenance, Reason, Reject
+from corpuskit.record import KeyBatch, Keys, Provenance, Reason, Reject
 from corpuskit.report import BuildReport
 from corpuskit.sources import InputFile
 
@@ -99,9 +99,7 @@ def test_the_report_of_a_rebuild_from_whole_files_is_the_cold_builds(
     assert "from the cache: 56 of 56, 2 whole files" in again.summary()
 
 
-def test_a_new_file_is_read_and_the_old_ones_are_taken_whole(
-    tmp_path: Path, corpus: Path
-) -> None:
+def test_a_new_file_is_read_and_the_old_ones_are_taken_whole(tmp_path: Path, corpus: Path) -> None:
     build([corpus], tmp_path / "v1", cached(tmp_path))
     write_feed(corpus, "2026-11-30.jsonl", 200, 10)
     grown = build([corpus], tmp_path / "v2", cached(tmp_path))
