@@ -18,12 +18,14 @@ s a 200 MB file here, SHA-NI). The same sha256 is the manifest's input checksum.
 
 **The value**: for each of the file's map-stage batches, its spill part (the kept rows as
 an Arrow file) and the rest of its result (:mod:`corpuskit.mapstage.replay`), as files in
-the entry's folder, each with its sha256. The file's batches are cut at its own first and
-last record (a batch never holds two files' records when one of them is cached whole);
-where batches fall never changes the artifact.
+the entry's folder, each with its checksum (xxh3-128: it guards against damage, not
+against someone who can write the folder, who could write a checksum too; the shape
+checks below keep such a value from being anything but a miss). The file's batches are
+cut at its own first and last record (a batch never holds two files' records when one of
+them is cached whole); where batches fall never changes the artifact.
 
 **Taking it back**: every file of the entry is hard-linked (or copied, across
-filesystems) into the build's work folder and checked against its sha256 and shape
+filesystems) into the build's work folder and checked against its checksum and shape
 before the file counts as found; one that fails makes the entry a miss (deleted, and the
 file is read as usual). Once linked, a ``cache prune`` can no longer take the files away.
 Results come back in input order, between the results of the batches around them.
@@ -48,6 +50,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
+import xxhash
 
 from corpuskit import schema
 from corpuskit.cache import MapCache
@@ -65,7 +68,7 @@ MIN_FILE_BYTES = 1 << 20
 #: Formats whose files hold many records.
 FORMATS = frozenset({"jsonl", "csv", "parquet"})
 #: Bump when the layout of a stored file changes.
-FILE_VERSION = 1
+FILE_VERSION = 2
 
 _SPILL_SCHEMA = spill_schema(schema.RECORD_SCHEMA)
 
@@ -146,8 +149,8 @@ class FileCache:
                 return None
             replay = Replay(int(stored["records"]), int(stored["first_seq"]), [])
             records = 0
-            for name, sha, part_name, part_sha, offsets, nbytes in stored["batches"]:
-                path = self._take(folder, name, sha, linked)
+            for name, check, part_name, part_check, offsets, nbytes in stored["batches"]:
+                path = self._take(folder, name, check, linked)
                 data = path.read_bytes()
                 result = decode_batch(data, 0, self.signature_bytes)
                 if result is None:
@@ -155,7 +158,7 @@ class FileCache:
                 part = None
                 kept = len(result.key_batch or ())
                 if part_name is not None:
-                    part_path = self._take(folder, part_name, part_sha, linked)
+                    part_path = self._take(folder, part_name, part_check, linked)
                     part = _checked_part(part_path, offsets, nbytes, kept)
                 elif kept:
                     return None
@@ -168,8 +171,8 @@ class FileCache:
                     path.unlink()
             return None
 
-    def _take(self, folder: Path, name: str, sha256: str, linked: list[Path]) -> Path:
-        """``folder/name`` linked (or copied) into the work folder, its sha256 checked.
+    def _take(self, folder: Path, name: str, checksum: str, linked: list[Path]) -> Path:
+        """``folder/name`` linked (or copied) into the work folder, its checksum checked.
         Raises ValueError or OSError when it cannot be."""
         if not isinstance(name, str) or "/" in name or name in ("", ".", ".."):
             raise ValueError("not a file name of an entry")
@@ -180,7 +183,7 @@ class FileCache:
         except OSError:
             shutil.copyfile(folder / name, path)  # another filesystem (or no hard links)
         linked.append(path)
-        if _sha256(path) != sha256:
+        if _checksum(path) != checksum:
             self.cache.corrupt += 1
             raise ValueError("a file of the entry does not match its checksum")
         return path
@@ -212,9 +215,13 @@ class FileCache:
         self.cache.close()
 
 
-def _sha256(path: Path) -> str:
+def _checksum(path: Path) -> str:
+    """xxh3-128 of a stored file (see the module docstring)."""
+    digest = xxhash.xxh3_128()
     with path.open("rb") as fh:
-        return _sha256_of(fh)
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _sha256_of(fh: IO[bytes]) -> str:
@@ -267,7 +274,7 @@ class _Filling:
             name = f"{i:06d}.batch"
             (self.folder / name).write_bytes(value)
             self.size += len(value)
-            stored: tuple[Any, ...] = (name, hashlib.sha256(value).hexdigest(), None, None, None, 0)
+            stored: tuple[Any, ...] = (name, xxhash.xxh3_128_hexdigest(value), None, None, None, 0)
             if part is not None:
                 part_name = f"{i:06d}.arrow"
                 if part.data is not None:  # a shipped part: not on disk yet
@@ -277,9 +284,9 @@ class _Filling:
                         os.link(part.path, self.folder / part_name)
                     except OSError:
                         shutil.copyfile(part.path, self.folder / part_name)
-                sha = _sha256(self.folder / part_name)
+                check = _checksum(self.folder / part_name)
                 self.size += (self.folder / part_name).stat().st_size
-                stored = (name, stored[1], part_name, sha, list(part.offsets), part.nbytes)
+                stored = (name, stored[1], part_name, check, list(part.offsets), part.nbytes)
         except (OSError, ValueError):
             self.usable = False
             return
