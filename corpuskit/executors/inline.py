@@ -15,6 +15,10 @@ class InlineExecutor:
     def map(
         self, factory: Callable[[], Any], fn: Callable[[Any, B], R], batches: Iterable[B]
     ) -> Generator[R, None, None]:
-        state = factory()
+        # Built at the first batch: a build whose input all came from the cache whole
+        # (corpuskit.filecache) has none, and needs no state.
+        state: Any = None
         for batch in batches:
+            if state is None:
+                state = factory()
             yield fn(state, batch)
