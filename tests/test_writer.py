@@ -95,7 +95,7 @@ def test_nbytes_measured_per_row_group_equals_the_whole_table(tmp_path: Path) ->
 
 def _article(rnd: random.Random, i: int, languages: str, nulls: bool) -> dict:
     def text(most: int) -> str:
-        return "".join(rnd.choice("abcé€😀 ") for _ in range(rnd.randint(0, most)))
+        return "".join(rnd.choices("abcé€😀 ", k=rnd.randint(0, most)))
 
     def maybe(value: object) -> object:
         return None if nulls and rnd.random() < 0.3 else value
