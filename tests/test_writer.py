@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from unittest.mock import Mock
@@ -251,3 +253,43 @@ def test_a_null_that_hides_bytes_or_items_in_memory_counts_none(tmp_path: Path) 
     w.write_table(table)
     files = w.close()
     assert (files.num_bytes, files.num_bytes_by) == _measured(tmp_path, files, "by")
+
+
+# -- encoding on another thread ------------------------------------------------------------
+
+
+def _write_articles(root: Path, encoder: ThreadPoolExecutor | None) -> SplitFiles:
+    rnd = random.Random(3)
+    table = table_from_rows(
+        [_article(rnd, i, "ef", True) for i in range(5321)], schema.RECORD_SCHEMA
+    )
+    w = ShardWriter(root, "data", "train", schema.RECORD_SCHEMA, 500_000, "language", encoder)
+    start = 0
+    while start < table.num_rows:
+        size = rnd.choice([1, 390, 1000, 2500])
+        w.write_table(table.slice(start, size))
+        start += size
+    return w.close()
+
+
+def test_a_writer_that_encodes_on_a_thread_writes_the_same_files(tmp_path: Path) -> None:
+    here = _write_articles(tmp_path / "here", None)
+    with ThreadPoolExecutor(1) as encoder:
+        there = _write_articles(tmp_path / "there", encoder)
+    assert here == there and len(here.files) > 2
+    for f in here.files:
+        assert (tmp_path / "here" / f).read_bytes() == (tmp_path / "there" / f).read_bytes()
+
+
+def test_a_failure_on_the_encoding_thread_is_raised_by_the_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*_: object) -> Callable[[], None]:
+        def step() -> None:
+            raise OSError("No space left on device")
+
+        return step
+
+    monkeypatch.setattr(writer, "_write_group", fail)
+    with ThreadPoolExecutor(1) as encoder, pytest.raises(OSError, match="No space left"):
+        _write_articles(tmp_path, encoder)

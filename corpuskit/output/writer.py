@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 ROW_GROUP_ROWS = 1000
+#: Steps (row groups to write, shards to close) a writer with an executor lets wait before
+#: it waits for the oldest: each row group holds ~1,000 articles' Arrow data.
+MAX_QUEUED_GROUPS = 4
 
 
 def table_from_rows(rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
@@ -89,6 +94,10 @@ class ShardWriter:
     Row groups always hold ``ROW_GROUP_ROWS`` rows (the last one fewer), whatever sizes the
     caller's tables had: the file bytes then depend only on the rows, which is what makes a
     build with ``--jobs 8`` byte-identical to one with ``--jobs 1``.
+
+    With an ``executor`` of one thread, the Parquet encoding and compression of its row
+    groups (which release the GIL) run there, in order, while the caller prepares the next
+    rows; ``close()`` waits for them. Without one, they run in the caller's thread.
     """
 
     def __init__(
@@ -99,8 +108,11 @@ class ShardWriter:
         schema: pa.Schema,
         shard_bytes: int,
         measure_by: str | None = None,
+        executor: Executor | None = None,
     ):
         self.measure_by = measure_by
+        self._executor = executor
+        self._queued: deque[Future[None]] = deque()
         self.root = root
         self.folder = folder
         self.split = split
@@ -163,18 +175,31 @@ class ShardWriter:
             group = pending.slice(start, min(ROW_GROUP_ROWS, whole - start))
             if self._writer is None:
                 self._writer = self._open()
-            self._writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
+            self._run(_write_group(self._writer, group))
             self.num_examples += group.num_rows
             if self._sizes is not None:
                 sizes = read_nbytes(group, self.measure_by)
                 self._sizes = None if sizes is None else self._sizes + sizes
             self._shard_nbytes += group.nbytes
             if self._shard_nbytes >= self.shard_bytes:
-                self._writer.close()
+                self._run(self._writer.close)
                 self._writer = None
         if whole < pending.num_rows:
             rest = pending.slice(whole)
             self._tables, self._pending = [rest], rest.num_rows
+
+    def _run(self, step: Callable[[], None]) -> None:
+        """Run a step of writing the files: now, or queued on the executor (in order)."""
+        if self._executor is None:
+            step()
+        else:
+            self._queued.append(self._executor.submit(step))
+            self._wait(MAX_QUEUED_GROUPS)
+
+    def _wait(self, queued: int) -> None:
+        """Wait until at most ``queued`` steps are queued; raises what a step raised."""
+        while len(self._queued) > queued:
+            self._queued.popleft().result()
 
     def close(self) -> SplitFiles:
         """Flush, close, rename to the final ``-of-N`` names and measure what was written.
@@ -185,8 +210,9 @@ class ShardWriter:
         self._rows_to_table()
         self._drain(final=True)
         if self._writer is not None:
-            self._writer.close()
+            self._run(self._writer.close)
             self._writer = None
+        self._wait(0)
         n = len(self._tmp_paths)
         finals: list[Path] = []
         for i, tmp in enumerate(self._tmp_paths):
@@ -206,6 +232,15 @@ class ShardWriter:
             sum(final.stat().st_size for final in finals),
             dict(sorted(sizes.by.items())),
         )
+
+
+def _write_group(writer: pq.ParquetWriter, group: pa.Table) -> Callable[[], None]:
+    """The step that writes ``group`` as the next row group of ``writer``'s file."""
+
+    def write() -> None:
+        writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
+
+    return write
 
 
 def arrow_nbytes(
