@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import datasets
@@ -16,6 +17,7 @@ from huggingface_hub import DatasetCard
 from corpuskit import BuildConfig, build, schema
 from corpuskit.errors import OutputError
 from corpuskit.layout import WORK_DIR
+from corpuskit.output import write
 from corpuskit.report import NothingKept
 
 from .conftest import FR_PARAS, english_article, files_of, shared
@@ -107,6 +109,35 @@ def test_manifest_checksums_match_thefiles_of(built: tuple[Path, object]) -> Non
     assert "README.md" in files and "corpuskit.json" not in files
     for rel, digest in files.items():
         assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == digest
+
+
+@pytest.mark.parametrize("tally_rows", [1, 3, 1 << 16])
+def test_the_report_counts_the_languages_and_sources_of_the_rows_written(
+    small_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tally_rows: int
+) -> None:
+    # however many rows the write stage holds before it counts them
+    monkeypatch.setattr(write, "TALLY_ROWS", tally_rows)
+    out = tmp_path / "news"
+    report = build([small_corpus], out, BuildConfig(name="news", min_chars=50))
+
+    def ranked(values: list[str]) -> dict[str, int]:
+        return dict(sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0])))
+
+    written = {
+        split: [
+            r
+            for f in sorted((out / "data").glob(f"{split}-*"))
+            for r in pq.read_table(f).to_pylist()
+        ]
+        for split in ("train", "eval")
+    }
+    assert report.languages_by_split == {
+        s: ranked([r["language"] for r in written[s]]) for s in written
+    }
+    everything = written["train"] + written["eval"]
+    assert report.languages == ranked([r["language"] for r in everything])
+    assert report.sources == ranked([r["source_id"] for r in everything])
+    assert len(report.languages) > 1 and len(report.sources) > 1
 
 
 def test_languages_are_tagged(built: tuple[Path, object], tmp_path: Path) -> None:
