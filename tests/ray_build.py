@@ -7,7 +7,10 @@
   its own process group, stopped by its process id), reached through ``RAY_ADDRESS``;
 - ``fault``: a Ray build where one task's worker process kills itself once;
 - ``failing``: a Ray build where one batch's worker always dies, over an artifact that
-  must survive it.
+  must survive it;
+- ``cached``: the example corpus as one JSONL file, built with a local Ray and a cache
+  twice (the second takes the file whole from the cache, with the spill parts Ray's
+  workers shipped back) and with the local pool and no cache.
 
 Not collected by pytest (its name does not start with ``test_``).
 """
@@ -43,12 +46,47 @@ def _digests(root: Path) -> dict[str, str]:
     }
 
 
-def _build(out: Path, executor: str) -> dict[str, str]:
+def _build(
+    out: Path, executor: str, source: str | Path = EXAMPLE_CORPUS, cache: Path | None = None
+) -> dict[str, str]:
     config = BuildConfig(
-        name="example", jobs=2, executor=executor, batch_size=BATCH, source_id="parent"
+        name="example",
+        jobs=2,
+        executor=executor,
+        batch_size=BATCH,
+        source_id="parent",
+        cache=None if cache is None else str(cache),
     )
-    pipeline.build([EXAMPLE_CORPUS], out, config, force=True)
+    pipeline.build([source], out, config, force=True)
     return _digests(out)
+
+
+def _cached(work: Path) -> dict[str, Any]:
+    from corpuskit import filecache
+
+    filecache.MIN_FILE_BYTES = 1  # the example corpus is small
+    feed = work / "feed" / "example.jsonl"
+    feed.parent.mkdir(parents=True)
+    texts = sorted(Path(EXAMPLE_CORPUS).rglob("*.txt"))
+    lines = [json.dumps({"text": p.read_text(encoding="utf-8", errors="replace")}) for p in texts]
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    local = _build(work / "local", "local", feed.parent)
+    filled = _build(work / "filled", "ray", feed.parent, work / "cache")
+    config = BuildConfig(
+        name="example",
+        jobs=2,
+        executor="ray",
+        batch_size=BATCH,
+        source_id="parent",
+        cache=str(work / "cache"),
+    )
+    taken = pipeline.build([feed.parent], work / "again", config).files_from_cache
+    again = _digests(work / "again")
+    differ = sorted(
+        k for k in local.keys() | again.keys() | filled.keys()
+        if not local.get(k) == filled.get(k) == again.get(k)
+    )  # fmt: skip
+    return {"files": len(local), "differ": differ, "taken_whole": taken}
 
 
 def _compare(work: Path) -> dict[str, Any]:
@@ -156,6 +194,8 @@ def main() -> None:
         except CorpuskitError as exc:
             result = {"error": str(exc)}
         result["unharmed"] = _digests(work / "out") == before
+    elif case == "cached":
+        result = _cached(work)
     else:
         raise SystemExit(f"unknown case {case!r}")
     print(json.dumps(result))

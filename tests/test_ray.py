@@ -64,6 +64,15 @@ def test_a_build_on_a_ray_head_reached_through_ray_address_is_byte_identical(
     assert result["files"] >= 5 and result["differ"] == []
 
 
+def test_a_ray_build_takes_a_file_whole_from_the_cache_with_the_same_bytes(
+    tmp_path: Path,
+) -> None:
+    # Ray's workers ship their spill parts back; the whole-file cache stores those.
+    result = _run("cached", tmp_path)
+    assert result["taken_whole"] == 1
+    assert result["files"] >= 5 and result["differ"] == []
+
+
 def test_a_ray_worker_killed_mid_build_is_retried_and_the_artifact_is_identical(
     tmp_path: Path,
 ) -> None:
