@@ -50,12 +50,12 @@ class _Unwritable(Exception):
 
 def used_fields(config: SourceConfig) -> frozenset[str]:
     """The input fields corpuskit reads itself: the others are the user's own."""
-    return frozenset([config.text_field, *(name for _, name in config.meta_fields())])
+    return config.used_fields()
 
 
 def kept_fields(names: list[str], config: SourceConfig) -> list[str]:
     """Which of the input fields ``names`` go into the ``metadata`` column, in order."""
-    used = used_fields(config)
+    used = config.used_fields()
     keep = config.keep_fields
     return [n for n in names if n and n not in used and (keep is None or n in keep)]
 
