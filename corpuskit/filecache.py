@@ -112,14 +112,20 @@ class FileCache:
         self._linked = 0
 
     def __call__(self, display: str, fmt: str, fh: IO[bytes]) -> FileStart | FileReplayed | None:
-        """The file's marks (see the module docstring); None when it is not cached whole.
-        Raises OSError when the file cannot be read (as reading it would)."""
+        """The file's marks (see the module docstring); None when it is not cached whole,
+        or cannot be hashed (then it is read as usual, and a read error becomes the
+        reject it always is)."""
         if not self.cache.enabled or fmt not in FORMATS:
             return None
-        size = os.fstat(fh.fileno()).st_size
-        if size < MIN_FILE_BYTES:
+        try:
+            size = os.fstat(fh.fileno()).st_size
+            if size < MIN_FILE_BYTES:
+                return None
+            sha256 = _sha256_of(fh)
+        except OSError:
+            with contextlib.suppress(OSError):
+                fh.seek(0)
             return None
-        sha256 = _sha256_of(fh)
         fh.seek(0)
         digest = hashlib.blake2b(self.settings, digest_size=20)
         for part in (

@@ -362,3 +362,19 @@ def test_a_rebuild_after_prune_reads_the_files_again_with_the_same_bytes(
     report: BuildReport = build([corpus], tmp_path / "v2", cached(tmp_path))
     assert (report.files_from_cache, report.from_cache) == (0, 0)
     assert files_of(tmp_path / "v2") == files_of(tmp_path / "v1")
+
+
+def test_a_file_that_cannot_be_hashed_is_read_as_usual(tmp_path: Path) -> None:
+    import io
+
+    real = tmp_path / "f.jsonl"
+    real.write_bytes(b"x" * 10)
+
+    class Failing(io.BufferedReader):
+        def readinto(self, buffer: Any) -> int:
+            raise OSError(5, "Input/output error")
+
+    cache = FileCache(cached(tmp_path), tmp_path)
+    with Failing(io.FileIO(real)) as fh:
+        assert cache("f.jsonl", "jsonl", fh) is None
+        assert fh.tell() == 0
