@@ -50,12 +50,12 @@ class _Unwritable(Exception):
 
 def used_fields(config: SourceConfig) -> frozenset[str]:
     """The input fields corpuskit reads itself: the others are the user's own."""
-    return config.used_fields()
+    return config.field_names[1]
 
 
 def kept_fields(names: list[str], config: SourceConfig) -> list[str]:
     """Which of the input fields ``names`` go into the ``metadata`` column, in order."""
-    used = config.used_fields()
+    used = config.field_names[1]
     keep = config.keep_fields
     return [n for n in names if n and n not in used and (keep is None or n in keep)]
 
