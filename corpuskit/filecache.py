@@ -55,6 +55,7 @@ import xxhash
 from corpuskit import schema
 from corpuskit.cache import MapCache
 from corpuskit.config import BuildConfig
+from corpuskit.errors import CorpuskitError
 from corpuskit.mapstage import BatchResult
 from corpuskit.mapstage.cached import load_plain, settings_digest
 from corpuskit.mapstage.replay import decode_batch, encode_batch
@@ -201,7 +202,10 @@ class FileCache:
         for path, part in replay.batches:
             result = decode_batch(path.read_bytes(), seq, self.signature_bytes)
             if result is None:  # checked when linked: only a change since then gets here
-                raise OSError(f"whole-file cache entry changed during the build: {path}")
+                raise CorpuskitError(
+                    f"a whole-file cache entry changed while this build used it ({path}); "
+                    "no artifact was written. Build again, or with --no-cache"
+                )
             with contextlib.suppress(OSError):
                 path.unlink()
             seq += result.cached

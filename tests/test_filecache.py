@@ -378,3 +378,23 @@ def test_a_file_that_cannot_be_hashed_is_read_as_usual(tmp_path: Path) -> None:
     with Failing(io.FileIO(real)) as fh:
         assert cache("f.jsonl", "jsonl", fh) is None
         assert fh.tell() == 0
+
+
+def test_a_stored_batch_changed_after_it_was_checked_ends_the_build_with_one_line(
+    tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from corpuskit.errors import CorpuskitError
+
+    build([corpus], tmp_path / "warm", cached(tmp_path))
+    real = FileCache.replayed
+
+    def changed_since_linked(self: FileCache, replay: Any, first_seq: int) -> Any:
+        for path, _part in replay.batches:
+            path.unlink()  # its own file now, not the cache's (a hard link)
+            path.write_bytes(b"changed")
+        return real(self, replay, first_seq)
+
+    monkeypatch.setattr(FileCache, "replayed", changed_since_linked)
+    with pytest.raises(CorpuskitError, match="changed while this build used it"):
+        build([corpus], tmp_path / "out", cached(tmp_path))
+    assert not (tmp_path / "out").exists()
