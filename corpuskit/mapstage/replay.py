@@ -164,24 +164,8 @@ def _key_batch(columns: Any, first_seq: int, signature_bytes: int | None) -> Key
         codes = arrays[code]
         if n and (codes.min() < lowest or codes.max() >= len(names[table])):
             return None
-    return KeyBatch(
-        seq=arrays["seq"] + first_seq,
-        ids=columns["ids"],
-        digests=columns["digests"],
-        num_chars=arrays["num_chars"],
-        line=arrays["line"],
-        file=arrays["file"],
-        files=names["files"],
-        language=arrays["language"],
-        languages=names["languages"],
-        value=arrays["value"],
-        values=names["values"],
-        has_signature=arrays["has_signature"],
-        signatures=columns["signatures"],
-        num_shingles=arrays["num_shingles"],
-        paragraph_counts=counts,
-        paragraphs=columns["paragraphs"],
-    )
+    blobs = {name: columns[name] for name in _BLOBS}
+    return KeyBatch(**{**arrays, "seq": arrays["seq"] + first_seq, **names, **blobs})
 
 
 def _reject(stored: Any) -> Reject | None:
